@@ -1,0 +1,173 @@
+"""The ``repro`` command.
+
+    repro list                                   papers, studies, scales and claims
+    repro reproduce double_descent --scale quick run a study, print the verdict, write the report
+    repro report double_descent --scale quick    redraw the report from cached results
+    repro fit --config configs/double_descent/quick.yaml   one run (LightningCLI: fit/validate/test)
+    repro bench                                  device-resident vs classic data pipeline
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from repro.errors import ReproError
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+
+
+def _study_for(args):
+    from repro.papers import normalize, study_path
+    from repro.studies.study import Study
+
+    paper = normalize(args.paper)
+    return Study.load(study_path(paper, args.study or args.scale))
+
+
+def _parse_assignments(items: list[str], flag: str) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ReproError(f"{flag} expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _grid_overrides(items: list[str]) -> dict:
+    grid = _parse_assignments(items, "--grid")
+    return {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
+
+
+def _out_dir(args, study) -> Path:
+    return Path(args.out) / study.paper / study.path.stem
+
+
+def _finish(study, rows, out_dir: Path) -> int:
+    from repro.report.markdown import draw_figures, print_verdict, write_report
+    from repro.studies.claims import evaluate
+
+    claims = evaluate(study.claims, rows, x=study.x_key)
+    figures = draw_figures(study, rows, out_dir)
+    report = write_report(study, rows, claims, out_dir, figures)
+    print_verdict(claims, f"{study.paper} / {study.name} ({study.scale})")
+    print(f"report: {report}")
+    for fig in figures:
+        print(f"figure: {fig}")
+    return 0 if all(c.passed for c in claims) else 1
+
+
+def cmd_reproduce(args) -> int:
+    from repro.studies.runner import StudyRunner
+
+    study = _study_for(args)
+    out_dir = _out_dir(args, study)
+    runner = StudyRunner(study, out_dir, workers=args.workers, threads=args.threads,
+                         grid_overrides=_grid_overrides(args.grid), cli_overrides=_parse_assignments(args.set, "--set"))
+    todo = len(runner.pending())
+    print(f"{study.paper} / {study.name}: {len(runner.jobs)} runs ({len(runner.jobs) - todo} cached), "
+          f"{runner.workers} worker(s) × {runner.threads} thread(s) → {out_dir}", file=sys.stderr)
+    rows = runner.run(progress=not args.no_progress)
+    return _finish(study, rows, out_dir)
+
+
+def cmd_report(args) -> int:
+    from repro.studies.runner import StudyRunner
+
+    study = _study_for(args)
+    out_dir = _out_dir(args, study)
+    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid))
+    rows = runner.collect()
+    missing = len(runner.pending())
+    if not rows:
+        raise ReproError(f"no finished runs under {out_dir}; run `repro reproduce {study.paper} "
+                         f"--study {study.path.stem}` first")
+    if missing:
+        print(f"note: {missing} of {len(runner.jobs)} runs have not finished; the report covers the rest",
+              file=sys.stderr)
+    return _finish(study, rows, out_dir)
+
+
+def cmd_list(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from repro.papers import PAPERS, implemented, study_paths
+    from repro.studies.study import Study
+
+    table = Table(title="repro: papers and studies", show_lines=True)
+    for col in ("paper", "study", "scale", "runs", "claims"):
+        table.add_column(col, overflow="fold")
+    done = implemented()
+    for paper, title in PAPERS.items():
+        if paper not in done:
+            table.add_row(f"{paper}\n[dim]{title}", "[dim]not yet implemented", "", "", "")
+            continue
+        for path in study_paths(paper):
+            study = Study.load(path)
+            claims = "\n".join(f"• {c.get('name') or c['type']}" for c in study.claims) or "-"
+            table.add_row(f"{paper}\n[dim]{title}", study.path.stem, study.scale, str(len(study.runs())), claims)
+    Console().print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="repro", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, fn, help_ in (("reproduce", cmd_reproduce, "run a study and judge its claims"),
+                            ("report", cmd_report, "redraw a study's report from its cached results")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("paper", help="paper name, e.g. double_descent (see `repro list`)")
+        p.add_argument("--scale", choices=("quick", "paper"), default="paper")
+        p.add_argument("--study", help="a study file name in configs/<paper>/ (overrides --scale)")
+        p.add_argument("--out", default="results", help="results root (default: results)")
+        p.add_argument("--grid", action="append", metavar="KEY=[V1,V2]", help="replace a grid axis")
+        p.set_defaults(fn=fn)
+        if name == "reproduce":
+            p.add_argument("--workers", type=int, help="runs in parallel (default: the study's `workers`)")
+            p.add_argument("--threads", type=int, help="torch threads per run (default: cores / workers)")
+            p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key in every run")
+            p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p = sub.add_parser("list", help="papers, studies, scales and claims")
+    p.set_defaults(fn=cmd_list)
+    p = sub.add_parser("bench", help="time the data pipelines on this device", add_help=False)
+    p.set_defaults(fn=None)
+    for name in LIGHTNING_COMMANDS:
+        sub.add_parser(name, help=f"LightningCLI {name} (see `repro {name} --help`)", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in LIGHTNING_COMMANDS:
+            from repro.lightning_cli import ReproCLI
+
+            # From the shell, let LightningCLI read sys.argv itself (its help and errors name `repro`).
+            ReproCLI(args=None if argv == sys.argv[1:] else argv)
+            return 0
+        if argv and argv[0] == "bench":
+            from repro.bench import main as bench_main
+
+            return bench_main(argv[1:])
+        args = build_parser().parse_args(argv)
+        return args.fn(args)
+    except ReproError as err:
+        print(f"repro: error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # errors raised by user-facing validation deep in a build
+        from repro.data.sources import DatasetMissingError
+
+        if isinstance(err, DatasetMissingError):
+            print(f"repro: error: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

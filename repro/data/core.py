@@ -1,0 +1,205 @@
+"""TensorDataModule: small datasets held as tensors on the training device.
+
+CIFAR, SVHN, MNIST, digits and MNIST-1D fit in GPU memory many times over; keeping them there and
+indexing batches on the device removes the DataLoader from the critical path (DESIGN.md,
+Performance). The module also owns what every paper varies about the data: label noise (static,
+drawn once from a transition matrix), a training subset, a validation split, and the splits that are
+evaluated (``val``, ``test`` and the training set itself, against noisy and clean labels).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from repro.data.loaders import DeviceLoader, Normalizer, classic_loader
+from repro.data.noise import apply_label_noise, noise_summary, transition_matrix
+from repro.data.sources import Split, load_source, source_info
+from repro.errors import ReproError
+
+
+class TensorDataModule(pl.LightningDataModule):
+    """A dataset as tensors, with label noise, subsets, splits and on-device augmentation.
+
+    Args:
+        source: dataset name (``repro.data.sources.SOURCES``): cifar10, cifar100, svhn, mnist,
+            fashion_mnist, digits, mnist1d.
+        batch_size: training batch size (per device). ``0`` means full batch.
+        eval_batch_size: batch size for evaluation passes.
+        label_noise: fraction of training labels replaced by noise, in [0, 1).
+        noise_kind: ``uniform_incorrect`` (the paper's "incorrect-only" noise), ``symmetric`` or ``pair``.
+        noise_seed: seed of the one-time noise draw (static noise: never redrawn per epoch).
+        train_size: keep this many training examples (a seeded random subset); ``None`` keeps all.
+        val_size: hold out this many training examples as a clean ``val`` split.
+        split_seed: seed for the subset and the validation split.
+        augment: random crop (zero padding ``crop_padding``) + horizontal flip, image sources only.
+        pad_to: zero-pad images to this side length (e.g. 28 → 32 for Fashion-MNIST into a CIFAR ResNet).
+        eval_splits: which splits ``val_dataloader`` yields, in order: ``val``, ``test``, ``train``.
+        loader: ``device`` (tensors on the device, batched augmentation) or ``classic``
+            (torchvision transforms in DataLoader workers).
+        num_workers: DataLoader workers for the classic loader.
+        root: dataset directory; default ``$REPRO_DATA`` (or ``./data``).
+        download: allow torchvision to download missing datasets.
+        seed: seed of the per-epoch shuffling and augmentation.
+    """
+
+    def __init__(
+        self,
+        source: str = "digits",
+        *,
+        batch_size: int = 128,
+        eval_batch_size: int = 2048,
+        label_noise: float = 0.0,
+        noise_kind: str = "uniform_incorrect",
+        noise_seed: int = 0,
+        train_size: int | None = None,
+        val_size: int = 0,
+        split_seed: int = 0,
+        augment: bool = False,
+        crop_padding: int = 4,
+        pad_to: int | None = None,
+        eval_splits: tuple[str, ...] = ("test", "train"),
+        loader: Literal["device", "classic"] = "device",
+        num_workers: int = 4,
+        root: str | None = None,
+        download: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.info = source_info(source)
+        # Validate everything a user can get wrong now, before any data is read.
+        self.T = transition_matrix(self.info.num_classes, label_noise, noise_kind)
+        if batch_size < 0:
+            raise ReproError(f"data.init_args.batch_size must be >= 0 (0 = full batch), got {batch_size}")
+        unknown = set(eval_splits) - {"val", "test", "train"}
+        if unknown:
+            raise ReproError(f"data.init_args.eval_splits: unknown split(s) {sorted(unknown)}; use val, test, train")
+        if "val" in eval_splits and val_size <= 0:
+            raise ReproError("data.init_args.eval_splits asks for 'val' but val_size is 0; set val_size > 0")
+        if augment and not self.info.image:
+            raise ReproError(f"data.init_args.augment: crop+flip needs an image source, {source!r} is not one")
+        self.source = source
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.label_noise = label_noise
+        self.noise_kind = noise_kind
+        self.noise_seed = noise_seed
+        self.train_size = train_size
+        self.val_size = val_size
+        self.split_seed = split_seed
+        self.augment = augment
+        self.crop_padding = crop_padding
+        self.pad_to = pad_to
+        self.eval_splits = tuple(eval_splits)
+        self.loader = loader
+        self.num_workers = num_workers
+        self.root = root
+        self.download = download
+        self.seed = seed
+        self.normalize = Normalizer(self.info.mean, self.info.std)
+        self.splits: dict[str, dict[str, torch.Tensor]] = {}
+        self.noise: dict = {}
+
+    # -- what models need to know before any data is loaded -------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return self.info.num_classes
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        if self.pad_to and self.info.image:
+            return (self.info.in_shape[0], self.pad_to, self.pad_to)
+        return self.info.in_shape
+
+    @property
+    def class_counts(self) -> torch.Tensor:
+        """Examples per class in the training split (by training label), after subsetting."""
+        self._require_setup()
+        return torch.bincount(self.splits["train"]["y"].cpu(), minlength=self.num_classes)
+
+    # -- Lightning hooks --------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        # Downloads (or fails with a message naming $REPRO_DATA) once, on rank 0, before setup.
+        load_source(self.source, train=True, root=self.root, download=self.download)
+        load_source(self.source, train=False, root=self.root, download=self.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        train = self._pad(load_source(self.source, train=True, root=self.root, download=self.download))
+        test = self._pad(load_source(self.source, train=False, root=self.root, download=self.download))
+        gen = torch.Generator().manual_seed(self.split_seed)
+        order = torch.randperm(len(train.y), generator=gen)
+        n_train = len(order) - self.val_size
+        if self.train_size is not None:
+            if not 0 < self.train_size <= n_train:
+                raise ReproError(
+                    f"data.init_args.train_size={self.train_size} but {self.source} has {n_train} training "
+                    f"examples after the validation split; choose 1..{n_train}"
+                )
+            n_train = self.train_size
+        val_idx, train_idx = order[: self.val_size], order[self.val_size : self.val_size + n_train]
+        y_clean = train.y[train_idx]
+        y = apply_label_noise(y_clean, self.T, seed=self.noise_seed) if self.label_noise > 0 else y_clean
+        self.noise = noise_summary(y_clean, y, self.num_classes)
+        device = self._device()
+        self.splits["train"] = self._tensors(train.x[train_idx], y, y_clean, device)
+        self.splits["test"] = self._tensors(test.x, test.y, test.y, device)
+        if self.val_size:
+            yv = train.y[val_idx]
+            self.splits["val"] = self._tensors(train.x[val_idx], yv, yv, device)
+
+    def train_dataloader(self):
+        return self._loader("train", train=True)
+
+    def val_dataloader(self):
+        return [self._loader(name, train=False) for name in self.eval_splits]
+
+    def test_dataloader(self):
+        return self._loader("test", train=False)
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _loader(self, split: str, *, train: bool):
+        self._require_setup()
+        tensors = self.splits[split]
+        n = len(tensors["y"])
+        batch_size = (self.batch_size or n) if train else min(self.eval_batch_size, n)
+        common = dict(batch_size=batch_size, shuffle=train, augment=train and self.augment,
+                      padding=self.crop_padding, normalize=self.normalize)
+        if self.loader == "classic":
+            return classic_loader(tensors, num_workers=self.num_workers, **common)
+        trainer = self.trainer
+        return DeviceLoader(
+            tensors,
+            seed=self.seed,
+            epoch_fn=(lambda: trainer.current_epoch) if trainer is not None else (lambda: 0),
+            rank=trainer.global_rank if trainer is not None else 0,
+            world_size=trainer.world_size if trainer is not None else 1,
+            **common,
+        )
+
+    def _pad(self, split: Split) -> Split:
+        if not (self.pad_to and self.info.image):
+            return split
+        h, w = split.x.shape[-2:]
+        if self.pad_to < max(h, w):
+            raise ReproError(f"data.init_args.pad_to={self.pad_to} is smaller than the images ({h}x{w})")
+        top, left = (self.pad_to - h) // 2, (self.pad_to - w) // 2
+        pads = (left, self.pad_to - w - left, top, self.pad_to - h - top)
+        return Split(F.pad(split.x, pads), split.y)
+
+    def _device(self) -> torch.device:
+        if self.loader == "device" and self.trainer is not None:
+            return self.trainer.strategy.root_device
+        return torch.device("cpu")
+
+    @staticmethod
+    def _tensors(x, y, y_clean, device) -> dict[str, torch.Tensor]:
+        return {"x": x.to(device), "y": y.to(device), "y_clean": y_clean.to(device)}
+
+    def _require_setup(self) -> None:
+        if not self.splits:
+            self.setup()

@@ -1,0 +1,166 @@
+"""Batch iterators over tensors: the device-resident fast path and the classic DataLoader path.
+
+Every batch is a dict: ``x`` (inputs, float), ``y`` (training labels, possibly noisy), ``y_clean``
+(true labels) and ``index`` (position in the split), so methods that need more than (x, y) — clean
+labels, per-example weights — find it without a new loader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from repro.data.augment import random_crop_flip
+
+
+def shard_indices(perm: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
+    """This rank's disjoint share of an epoch's permutation.
+
+    All ranks draw the same permutation; each takes a contiguous chunk of ``len // world_size``
+    examples (the remainder, a different few each epoch, is dropped so every rank runs the same
+    number of steps, as DDP requires).
+    """
+    per_rank = len(perm) // world_size
+    return perm[rank * per_rank : (rank + 1) * per_rank]
+
+
+class Normalizer:
+    """uint8 images → float, scaled to [0, 1] and standardised per channel; float data pass through."""
+
+    def __init__(self, mean: tuple[float, ...] | None, std: tuple[float, ...] | None) -> None:
+        self.mean = torch.tensor(mean).view(1, -1, 1, 1) if mean else None
+        self.std = torch.tensor(std).view(1, -1, 1, 1) if std else None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.uint8:
+            return x.float()
+        x = x.float().div_(255)
+        if self.mean is not None:
+            x = x.sub_(self.mean.to(x.device)).div_(self.std.to(x.device))
+        return x
+
+
+class DeviceLoader:
+    """Batches indexed straight out of tensors that already live on the training device.
+
+    One permutation per epoch (seeded by ``seed`` and the epoch, so a resumed run sees the same
+    order), sharded by rank, crop+flip applied to the whole batch in one op on the device. No
+    worker processes, no host→device copies per step.
+    """
+
+    def __init__(
+        self,
+        tensors: dict[str, torch.Tensor],
+        *,
+        batch_size: int,
+        shuffle: bool,
+        augment: bool,
+        padding: int,
+        normalize: Normalizer,
+        seed: int = 0,
+        epoch_fn: Callable[[], int] = lambda: 0,
+        rank: int = 0,
+        world_size: int = 1,
+        drop_last: bool = False,
+    ) -> None:
+        self.tensors = tensors
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.augment = augment
+        self.padding = padding
+        self.normalize = normalize
+        self.seed = seed
+        self.epoch_fn = epoch_fn
+        self.rank = rank
+        self.world_size = world_size
+        self.drop_last = drop_last
+
+    @property
+    def num_examples(self) -> int:
+        n = len(self.tensors["y"])
+        return n // self.world_size if self.shuffle else len(range(self.rank, n, self.world_size))
+
+    def __len__(self) -> int:
+        n = self.num_examples
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def epoch_indices(self) -> torch.Tensor:
+        n = len(self.tensors["y"])
+        if not self.shuffle:
+            # Evaluation: strided shards cover every example exactly once across ranks.
+            return torch.arange(self.rank, n, self.world_size)
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch_fn())
+        return shard_indices(torch.randperm(n, generator=gen), self.rank, self.world_size)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        device = self.tensors["x"].device
+        idx = self.epoch_indices().to(device)
+        gen = None
+        if self.augment:
+            gen = torch.Generator(device=device)
+            gen.manual_seed((self.seed * 1_000_003 + self.epoch_fn()) * 97 + self.rank)
+        for i in range(len(self)):
+            b = idx[i * self.batch_size : (i + 1) * self.batch_size]
+            x = self.tensors["x"][b]
+            if self.augment:
+                x = random_crop_flip(x, padding=self.padding, generator=gen)
+            batch = {k: v[b] for k, v in self.tensors.items() if k != "x"}
+            batch["x"] = self.normalize(x)
+            batch["index"] = b
+            yield batch
+
+
+class _TransformDataset(Dataset):
+    """Per-example torchvision transforms, for the classic DataLoader path."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], transform: Callable | None, normalize: Normalizer):
+        self.tensors = tensors
+        self.transform = transform
+        self.normalize = normalize
+
+    def __len__(self) -> int:
+        return len(self.tensors["y"])
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        x = self.tensors["x"][i]
+        if self.transform is not None:
+            x = self.transform(x)
+        item = {k: v[i] for k, v in self.tensors.items() if k != "x"}
+        item["x"] = self.normalize(x.unsqueeze(0))[0] if x.dtype == torch.uint8 else x.float()
+        item["index"] = torch.tensor(i)
+        return item
+
+
+def classic_loader(
+    tensors: dict[str, torch.Tensor],
+    *,
+    batch_size: int,
+    shuffle: bool,
+    augment: bool,
+    padding: int,
+    normalize: Normalizer,
+    num_workers: int,
+    drop_last: bool = False,
+) -> DataLoader:
+    """The original repos' recipe: torchvision transforms per example in DataLoader workers.
+
+    Kept so that ``repro bench`` can measure the device path against it. Lightning swaps in a
+    DistributedSampler under DDP.
+    """
+    transform = None
+    if augment:
+        from torchvision.transforms import v2
+
+        h, w = tensors["x"].shape[-2:]
+        transform = v2.Compose([v2.RandomCrop((h, w), padding=padding), v2.RandomHorizontalFlip()])
+    return DataLoader(
+        _TransformDataset({k: v.cpu() for k, v in tensors.items()}, transform, normalize),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=drop_last,
+    )

@@ -1,0 +1,127 @@
+"""ReproCLI: LightningCLI with the library's defaults — loggers, checkpoints, manifest, data→model links.
+
+Every run, whether started by ``repro fit`` or by a study, goes through this class, so a study's
+run and a hand-launched run with the same YAML are the same run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.cli import LightningCLI
+
+from repro.methods.base import Classifier
+from repro.tracking import build_loggers, write_manifest
+
+# Keys of a study YAML that are not part of a run; ``repro fit`` accepts and ignores them, so one
+# file is both a study and a runnable config.
+STUDY_KEYS = ("study", "grid", "claims")
+
+
+@dataclass
+class RunSettings:
+    """Where a run writes and how it is named in W&B (not hyperparameters: not in the config hash)."""
+
+    out_dir: str | None = None
+    name: str | None = None
+    project: str | None = None
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    checkpoint_minutes: float = 5.0
+
+
+def default_precision() -> str:
+    """bf16 autocast where the GPU supports it, full fp32 elsewhere (CPU autocast is slow)."""
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def paper_of(model: pl.LightningModule) -> str:
+    """The paper a module reproduces: the first ``repro.methods.<paper>`` class in its ancestry."""
+    for cls in type(model).__mro__:
+        parts = cls.__module__.split(".")
+        if parts[:2] == ["repro", "methods"] and len(parts) == 3 and parts[2] != "base":
+            return parts[2]
+    return "adhoc"
+
+
+class ReproCLI(LightningCLI):
+    """``repro fit|validate|test`` and the runner behind every study."""
+
+    def __init__(self, args: Any = None, run: bool = True, extra_callbacks: Sequence[Callback] = (), **kwargs):
+        self.extra_callbacks = list(extra_callbacks)
+        kwargs.setdefault("parser_kwargs", {})
+        if not run:
+            kwargs["parser_kwargs"].setdefault("exit_on_error", False)
+        super().__init__(
+            Classifier,
+            pl.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"precision": default_precision(), "num_sanity_val_steps": 0},
+            auto_configure_optimizers=False,
+            args=args,
+            run=run,
+            **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.add_class_arguments(RunSettings, "run")
+        for key in STUDY_KEYS:
+            parser.add_argument(f"--{key}", type=Any, default=None, help="study file key (ignored by a single run)")
+        # The data decides the classes and the input shape; the model is built to match.
+        parser.link_arguments("data", "model.init_args.num_classes", compute_fn=lambda d: d.num_classes,
+                              apply_on="instantiate")
+        parser.link_arguments("data", "model.init_args.in_shape", compute_fn=lambda d: tuple(d.in_shape),
+                              apply_on="instantiate")
+
+    def resolved_config(self) -> dict:
+        """The full config of this run as plain data (what W&B stores and the cache hashes)."""
+        parser = self._parser(self.subcommand)
+        cfg = self.config.get(str(self.subcommand), self.config)
+        return yaml.safe_load(parser.dump(cfg, skip_link_targets=False, skip_none=False, skip_check=True))
+
+    def run_dir(self) -> Path:
+        settings = self._get(self.config, "run")
+        if settings.out_dir:
+            return Path(settings.out_dir)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return Path("results") / "fit" / f"{type(self.model).__name__}-{stamp}"
+
+    def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
+        settings = self._get(self.config, "run")
+        trainer_cfg = self._get(self.config_init, "trainer")
+        run_dir = self.run_dir()
+        paper = paper_of(self.model)
+        if trainer_cfg.get("logger") in (None, True):
+            kwargs["logger"] = build_loggers(
+                run_dir,
+                project=settings.project or f"repro-{paper}",
+                group=settings.group,
+                name=settings.name or run_dir.name,
+                tags=list(settings.tags),
+                config=self.resolved_config(),
+            )
+        if trainer_cfg.get("default_root_dir") is None:
+            kwargs["default_root_dir"] = str(run_dir)
+        callbacks = list(self.extra_callbacks)
+        if trainer_cfg.get("enable_checkpointing") is not False:
+            callbacks.append(ModelCheckpoint(
+                dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
+                train_time_interval=timedelta(minutes=settings.checkpoint_minutes),
+            ))
+        self.trainer_defaults["callbacks"] = callbacks
+        if pl.utilities.rank_zero_only.rank == 0:
+            write_manifest(run_dir)
+        return super().instantiate_trainer(**kwargs)

@@ -1,0 +1,170 @@
+"""Classifier: the training loop every paper shares.
+
+A paper's module subclasses it and overrides small named hooks — ``loss``, ``derived_metrics``,
+``on_train_epoch_start`` — never the loop. Run one from YAML::
+
+    repro fit --config configs/double_descent/quick.yaml
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from repro.errors import ReproError
+
+# A backbone is built from (num_classes, in_shape) plus its own config keys (width, depth, ...):
+# the data decides the first two, so a YAML never repeats them.
+BackboneFactory = Callable[[int, Sequence[int]], nn.Module]
+
+
+class SplitMetrics(nn.Module):
+    """Error and loss of one evaluated split, against the training labels and the clean labels."""
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.accuracy = MulticlassAccuracy(num_classes, average="micro")
+        self.accuracy_clean = MulticlassAccuracy(num_classes, average="micro")
+        self.loss = MeanMetric()
+
+    def update(self, logits: torch.Tensor, y: torch.Tensor, y_clean: torch.Tensor) -> None:
+        self.accuracy.update(logits, y)
+        self.accuracy_clean.update(logits, y_clean)
+        self.loss.update(F.cross_entropy(logits.float(), y, reduction="none"))
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        return {
+            "error": 1 - self.accuracy.compute(),
+            "error_clean": 1 - self.accuracy_clean.compute(),
+            "loss": self.loss.compute(),
+        }
+
+    def reset(self) -> None:
+        for m in (self.accuracy, self.accuracy_clean, self.loss):
+            m.reset()
+
+
+class Classifier(pl.LightningModule):
+    """Supervised classification with cross-entropy, evaluated on every split the data offers.
+
+    Args:
+        backbone: the network, as ``class_path`` + ``init_args`` (``num_classes`` and ``in_shape``
+            come from the datamodule).
+        num_classes: set from the datamodule by the CLI.
+        in_shape: shape of one example, set from the datamodule by the CLI.
+        optimizer: optimizer class and arguments (default Adam).
+        lr_scheduler: optional learning-rate schedule.
+        scheduler_interval: step the schedule every ``epoch`` or every ``step``.
+        channels_last: NHWC memory layout for convnets (faster with bf16 on GPUs).
+        compile: ``torch.compile`` the backbone.
+        nan_check_every: check the training loss for NaN/inf every this many steps (each check syncs
+            the device, so not every step).
+
+    Logged metrics: ``fit/loss`` every step; ``<split>/error``, ``<split>/loss`` and, for the
+    training split, ``train/error_clean`` after every validation pass.
+    """
+
+    def __init__(
+        self,
+        backbone: BackboneFactory,
+        *,
+        num_classes: int = 10,
+        in_shape: Sequence[int] = (3, 32, 32),
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
+        channels_last: bool = False,
+        compile: bool = False,
+        nan_check_every: int = 50,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.num_classes = num_classes
+        self.in_shape = tuple(in_shape)
+        self.backbone = backbone(num_classes, self.in_shape)
+        self.optimizer_factory = optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self.scheduler_interval = scheduler_interval
+        self.channels_last = channels_last
+        self.compile = compile
+        self.nan_check_every = nan_check_every
+        # ModuleDict keys must not shadow nn.Module attributes ("train"), hence the prefix.
+        self.split_metrics = nn.ModuleDict({f"split_{s}": SplitMetrics(num_classes) for s in ("val", "test", "train")})
+        if channels_last:
+            self.backbone = self.backbone.to(memory_format=torch.channels_last)
+
+    # -- hooks a paper overrides -----------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.backbone(x)
+
+    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Training loss of a batch. Default: cross-entropy against the (possibly noisy) labels."""
+        return F.cross_entropy(logits, batch["y"])
+
+    def derived_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
+        """Metrics computed from the evaluated ones (e.g. a rescaled error). Default: none."""
+        return {}
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        if self.compile and not isinstance(self.backbone, torch._dynamo.eval_frame.OptimizedModule):
+            self.backbone = torch.compile(self.backbone)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch["x"]), batch)
+        if self.nan_check_every and self.global_step % self.nan_check_every == 0 and not torch.isfinite(loss):
+            raise ReproError(
+                f"training loss became {loss.item()} at step {self.global_step}; the run diverged. "
+                "Lower the learning rate (model.init_args.optimizer.init_args.lr) or use fp32 "
+                "(trainer.precision=32-true). Finished runs are kept."
+            )
+        self.log("fit/loss", loss, on_step=True, on_epoch=False)
+        return loss
+
+    def metrics_of(self, split: str) -> SplitMetrics:
+        return self.split_metrics[f"split_{split}"]
+
+    def _eval_split(self, dataloader_idx: int) -> str:
+        splits = getattr(self.trainer.datamodule, "eval_splits", ("val",))
+        return splits[dataloader_idx]
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.metrics_of(self._eval_split(dataloader_idx)).update(self(batch["x"]), batch["y"], batch["y_clean"])
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.metrics_of("test").update(self(batch["x"]), batch["y"], batch["y_clean"])
+
+    def _log_splits(self, splits: Sequence[str]) -> None:
+        values: dict[str, float] = {}
+        for split in splits:
+            computed = self.metrics_of(split).compute()
+            self.metrics_of(split).reset()
+            values[f"{split}/error"] = float(computed["error"])
+            values[f"{split}/loss"] = float(computed["loss"])
+            if split == "train":
+                values["train/error_clean"] = float(computed["error_clean"])
+        values.update(self.derived_metrics(values))
+        self.log_dict(values, sync_dist=False)  # torchmetrics already reduced across ranks
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_splits(getattr(self.trainer.datamodule, "eval_splits", ("val",)))
+
+    def on_test_epoch_end(self) -> None:
+        self._log_splits(("test",))
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.lr_scheduler_factory is None:
+            return optimizer
+        scheduler = self.lr_scheduler_factory(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}

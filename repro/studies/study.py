@@ -1,0 +1,129 @@
+"""A study: one base run config, a grid of overrides, and the claims its results must satisfy.
+
+A study YAML is a runnable LightningCLI config (``repro fit --config`` trains its base run) plus
+three keys the single run ignores::
+
+    study:  {paper, name, scale, description, x, figure ...}
+    grid:   {model.init_args.backbone.init_args.width: [1, 2, 4], seed_everything: [0, 1, 2]}
+    claims: [{type: peak_exceeds_ends, ...}, ...]
+
+Each grid point is a run; its results are cached under a hash of its resolved config, so rerunning
+a study only runs what is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from repro.errors import ReproError
+
+# Trainer keys that change how a run is displayed or stored, never its numbers.
+NOT_HYPERPARAMETERS = ("logger", "enable_progress_bar", "enable_model_summary", "default_root_dir")
+
+
+def short_name(key: str) -> str:
+    """``model.init_args.backbone.init_args.width`` → ``width``; ``seed_everything`` → ``seed``."""
+    last = key.split(".")[-1]
+    return "seed" if last == "seed_everything" else last
+
+
+def set_dotted(cfg: dict, key: str, value: Any) -> None:
+    node = cfg
+    parts = key.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def get_dotted(cfg: dict, key: str, default: Any = None) -> Any:
+    node: Any = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def config_hash(resolved: dict) -> str:
+    """Stable 12-hex-digit hash of a resolved run config, blind to non-hyperparameter keys."""
+    cfg = {k: v for k, v in resolved.items() if k not in ("run", "study", "grid", "claims")}
+    trainer = {k: v for k, v in (cfg.get("trainer") or {}).items() if k not in NOT_HYPERPARAMETERS}
+    cfg["trainer"] = trainer
+    blob = json.dumps(cfg, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass
+class RunSpec:
+    """One grid point: its overrides (short names → values) and its full run config."""
+
+    overrides: dict[str, Any]
+    config: dict
+
+    @property
+    def name(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.overrides.items()) or "base"
+
+
+@dataclass
+class Study:
+    path: Path
+    paper: str
+    name: str
+    scale: str
+    description: str
+    base: dict
+    grid: dict[str, list]
+    claims: list[dict]
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Study:
+        path = Path(path)
+        if not path.is_file():
+            raise ReproError(f"no study file {path}; `repro list` shows the studies there are")
+        raw = yaml.safe_load(path.read_text()) or {}
+        meta = raw.get("study") or {}
+        grid = raw.get("grid") or {}
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise ReproError(f"{path}: grid key {key!r} must map to a non-empty list, got {values!r}")
+        base = {k: v for k, v in raw.items() if k not in ("study", "grid", "claims")}
+        return cls(
+            path=path,
+            paper=meta.get("paper", path.parent.name),
+            name=meta.get("name", path.stem),
+            scale=meta.get("scale", "quick" if "quick" in path.stem else "paper"),
+            description=meta.get("description", "").strip(),
+            base=base,
+            grid=grid,
+            claims=raw.get("claims") or [],
+            meta=meta,
+        )
+
+    def runs(self, overrides: dict[str, list] | None = None) -> list[RunSpec]:
+        """Every grid point, in grid order (``overrides`` replace grid keys, e.g. a shorter width list)."""
+        grid = {**self.grid, **(overrides or {})}
+        keys = list(grid)
+        specs = []
+        for values in itertools.product(*(grid[k] for k in keys)):
+            cfg = copy.deepcopy(self.base)
+            for key, value in zip(keys, values, strict=True):
+                set_dotted(cfg, key, value)
+            specs.append(RunSpec({short_name(k): v for k, v in zip(keys, values, strict=True)}, cfg))
+        return specs
+
+    @property
+    def x_key(self) -> str | None:
+        """The grid key a study's figure and claims run along (``study.x``), by its short name."""
+        return self.meta.get("x")
