@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from repro.errors import ConfigValueError
+
 KINDS = ("uniform_incorrect", "symmetric", "pair")
 
 
@@ -23,18 +25,18 @@ def transition_matrix(num_classes: int, rate: float, kind: str = "uniform_incorr
     with prob. ``1 - rate + rate / C``). ``pair``: with prob. ``rate`` move to ``(i + 1) mod C``.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(
+        raise ConfigValueError(
             f"label noise needs num_classes >= 2, got {num_classes!r} (data.init_args.label_noise)"
         )
     if kind not in KINDS:
-        raise ValueError(
+        raise ConfigValueError(
             f"unknown label noise kind {kind!r}; expected one of {KINDS} "
             "(set data.init_args.noise_kind, used with data.init_args.label_noise)"
         )
     rate = float(rate)
     # "not (0 <= rate < 1)" also rejects NaN; rate 1 would leave no clean signal (and T singular).
     if not (0.0 <= rate < 1.0):
-        raise ValueError(f"label noise rate must be in [0, 1), got {rate} (set data.init_args.label_noise)")
+        raise ConfigValueError(f"label noise rate must be in [0, 1), got {rate} (set data.init_args.label_noise)")
     c = num_classes
     eye = torch.eye(c, dtype=torch.float64)
     if kind == "uniform_incorrect":
@@ -68,13 +70,13 @@ def apply_label_noise(labels: torch.Tensor, T: torch.Tensor, seed: int) -> torch
     permutation. A private ``torch.Generator`` keeps the draw independent of the global RNG.
     """
     if T.dim() != 2 or T.shape[0] != T.shape[1]:
-        raise ValueError(f"transition matrix must be square, got shape {tuple(T.shape)}")
+        raise ConfigValueError(f"transition matrix must be square, got shape {tuple(T.shape)}")
     T64 = T.detach().to("cpu", torch.float64)
     if (T64 < 0).any() or not torch.allclose(T64.sum(1), torch.ones(len(T64), dtype=torch.float64)):
-        raise ValueError("transition matrix rows must be non-negative and sum to 1")
+        raise ConfigValueError("transition matrix rows must be non-negative and sum to 1")
     clean = labels.detach().to("cpu", torch.int64).reshape(-1)
     if clean.numel() and (clean.min() < 0 or clean.max() >= len(T64)):
-        raise ValueError(f"labels must lie in [0, {len(T64)}), got range [{clean.min()}, {clean.max()}]")
+        raise ConfigValueError(f"labels must lie in [0, {len(T64)}), got range [{clean.min()}, {clean.max()}]")
     generator = torch.Generator().manual_seed(seed)
     noisy = clean.clone()
     for i in range(len(T64)):

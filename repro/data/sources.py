@@ -24,7 +24,7 @@ from urllib.error import URLError
 import numpy as np
 import torch
 
-from repro.errors import ReproError
+from repro.errors import ConfigValueError, ReproError
 
 __all__ = [
     "SOURCES",
@@ -93,7 +93,7 @@ def source_info(name: str) -> SourceInfo:
     try:
         return SOURCES[name]
     except KeyError:
-        raise ValueError(
+        raise ConfigValueError(
             f"unknown data source {name!r} (config key data.init_args.source); "
             f"valid sources: {', '.join(SOURCES)}"
         ) from None
@@ -226,13 +226,13 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":  # gzip's magic, so a mis-named file still loads
         raw = gzip.decompress(raw)
     if len(raw) < 4 or struct.unpack(">I", raw[:4])[0] != magic:
-        raise ValueError(f"{path}: not an idx file with magic {magic}")
+        raise ConfigValueError(f"{path}: not an idx file with magic {magic}")
     ndim = magic & 0xFF  # the low byte of the magic is the number of dims (3 for images, 1 for labels)
     header = 4 + 4 * ndim
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     data = np.frombuffer(raw, dtype=np.uint8, offset=header)
     if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: header says {dims} but holds {data.size} bytes of data")
+        raise ConfigValueError(f"{path}: header says {dims} but holds {data.size} bytes of data")
     return data.reshape(dims).copy()  # copy: frombuffer over bytes is read-only, torch wants writable
 
 
@@ -253,7 +253,7 @@ def _load_fashion_mnist(train: bool, root: Path, download: bool) -> Split:
             x = _read_idx(images, _IDX_IMAGES_MAGIC)
             y = _read_idx(labels, _IDX_LABELS_MAGIC)
             if len(x) != len(y):
-                raise ValueError(f"{directory}: {len(x)} images but {len(y)} labels")
+                raise ConfigValueError(f"{directory}: {len(x)} images but {len(y)} labels")
             return Split(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y.astype(np.int64)))
 
     looked_in = ", ".join(str(d.resolve()) for d in dirs)

@@ -14,11 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.errors import ConfigValueError
+
 
 def check_width(width: int, name: str = "width") -> None:
     """Raise a ValueError that points at the config key when a width is not a positive integer."""
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(
+        raise ConfigValueError(
             f"{name} must be an integer >= 1, got {width!r} (set model.init_args.backbone.init_args.{name})"
         )
 

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from repro.errors import ConfigValueError
+
 
 class TimmModel(nn.Module):
     """Wraps ``timm.create_model(name, num_classes=..., in_chans=in_shape[0], pretrained=...)``.
@@ -33,7 +35,7 @@ class TimmModel(nn.Module):
             close = difflib.get_close_matches(name, timm.list_models(), n=3)
             hint = f" Close matches: {close}." if close else ""
             pattern = f"*{name.split('.')[0][:6]}*"
-            raise ValueError(
+            raise ConfigValueError(
                 f"unknown timm model {name!r} (model.init_args.backbone.init_args.name).{hint} "
                 f"List available names with timm.list_models({pattern!r})."
             )

@@ -8,7 +8,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from repro.studies.claims import curve, interpolation_threshold, mean_history  # noqa: E402
 

@@ -31,7 +31,7 @@ def verdict_table(claims: list[ClaimResult], title: str) -> Table:
     for col in ("claim", "expected", "measured", "verdict"):
         table.add_column(col, overflow="fold")
     for c in claims:
-        table.add_row(c.name, c.expected, c.measured, f"[green]PASS" if c.passed else "[red]FAIL")
+        table.add_row(c.name, c.expected, c.measured, "[green]PASS" if c.passed else "[red]FAIL")
     return table
 
 
@@ -68,7 +68,7 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
         f"# {study.paper} — {study.name} ({study.scale} scale)", "",
         study.description, "",
         f"Reproduce: `repro reproduce {study.paper} --study {study.path.stem}` "
-        f"(config `{study.path}`).", "",
+        f"(config `configs/{study.paper}/{study.path.name}`).", "",
         f"**Verdict: {passed}/{len(claims)} claims passed.**", "",
         "| claim | expected | measured | verdict |", "|---|---|---|---|",
     ]
