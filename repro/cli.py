@@ -110,7 +110,8 @@ def cmd_list(args) -> int:
         for path in study_paths(paper):
             study = Study.load(path)
             claims = "\n".join(f"• {c.get('name') or c['type']}" for c in study.claims) or "-"
-            table.add_row(f"{paper}\n[dim]{title}", study.path.stem, study.scale, str(len(study.runs())), claims)
+            table.add_row(f"{paper}\n[dim]{title}", f"{study.path.stem}\n[dim]{study.name}", study.scale,
+                          str(len(study.runs())), claims)
     Console().print(table)
     return 0
 

@@ -76,6 +76,14 @@ class ReproCLI(LightningCLI):
             **kwargs,
         )
 
+    def parse_arguments(self, parser, args: Any) -> None:
+        # A dict comes from a study or a test, never from the shell: parse it without LightningCLI's
+        # warning about sys.argv (which then holds the caller's own arguments).
+        if isinstance(args, dict):
+            self.config = parser.parse_object(args)
+        else:
+            super().parse_arguments(parser, args)
+
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_class_arguments(RunSettings, "run")
         for key in STUDY_KEYS:
@@ -90,7 +98,7 @@ class ReproCLI(LightningCLI):
         """The full config of this run as plain data (what W&B stores and the cache hashes)."""
         parser = self._parser(self.subcommand)
         cfg = self.config.get(str(self.subcommand), self.config)
-        return yaml.safe_load(parser.dump(cfg, skip_link_targets=False, skip_none=False, skip_check=True))
+        return yaml.safe_load(parser.dump(cfg, skip_link_targets=False, skip_none=False, skip_validation=True))
 
     def run_dir(self) -> Path:
         settings = self._get(self.config, "run")

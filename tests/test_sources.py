@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import io
 import os
-import pickle
-import socket
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fakes import write_fake_cifar10
 
 import repro.data.sources as sources
 from repro.data.sources import (
@@ -25,78 +23,6 @@ from repro.data.sources import (
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers
-
-
-class _Py2Pickler(pickle._Pickler):
-    """Writes ``bytes`` with Python 2 ``str`` opcodes, as in the real CIFAR pickles (made by Python 2).
-
-    Such a file loads with ``b'data'`` keys under ``encoding='bytes'`` (CIFAR's own instructions) and with
-    ``'data'`` keys under ``encoding='latin1'`` (what torchvision uses), just like the real files.
-    """
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def _save_py2_str(self, obj: bytes) -> None:
-        n = len(obj)
-        if n < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", n) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = _save_py2_str
-
-
-def _write_py2_pickle(path: Path, obj: object) -> None:
-    buf = io.BytesIO()
-    _Py2Pickler(buf, protocol=2).dump(obj)
-    path.write_bytes(buf.getvalue())
-
-
-def _write_fake_cifar10(root: Path, per_batch: int = 4) -> dict[str, tuple[np.ndarray, list[int]]]:
-    """A tiny CIFAR-10 in the real layout; returns each file's (data, labels)."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    written = {}
-    for i, name in enumerate([*(f"data_batch_{k}" for k in range(1, 6)), "test_batch"]):
-        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
-        labels = [int(v) for v in rng.integers(0, 10, size=per_batch)]
-        entry = {
-            b"batch_label": f"batch {i}".encode(),
-            b"labels": labels,
-            b"data": data,
-            b"filenames": [f"img_{i}_{j}.png".encode() for j in range(per_batch)],
-        }
-        _write_py2_pickle(folder / name, entry)
-        written[name] = (data, labels)
-    names = [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer")]
-    names += [n.encode() for n in ("dog", "frog", "horse", "ship", "truck")]
-    meta = {b"num_cases_per_batch": per_batch, b"label_names": names, b"num_vis": 3072}
-    _write_py2_pickle(folder / "batches.meta", meta)
-    return written
-
-
-@pytest.fixture
-def no_md5_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make torchvision's CIFAR accept fake files: keep its file-exists check, drop the md5 comparison.
-
-    CIFAR10 md5-checks the data batches in ``_check_integrity`` and ``batches.meta`` in ``_load_meta``;
-    both call the module-level ``check_integrity``, so patching that one name covers both.
-    """
-    import torchvision.datasets.cifar as tv_cifar
-
-    monkeypatch.setattr(tv_cifar, "check_integrity", lambda fpath, md5=None: os.path.isfile(fpath))
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if anything opens a network connection."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the network was touched")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def _write_idx(path: Path, array: np.ndarray, magic: int, gz: bool) -> None:
@@ -158,7 +84,7 @@ def test_data_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_cifar10_fake_files(tmp_path: Path, no_md5_check: None, no_network: None) -> None:
-    written = _write_fake_cifar10(tmp_path)
+    written = write_fake_cifar10(tmp_path)
     train = load_source("cifar10", train=True, root=tmp_path, download=False)
     data = np.concatenate([written[f"data_batch_{k}"][0] for k in range(1, 6)])
     labels = sum((written[f"data_batch_{k}"][1] for k in range(1, 6)), [])

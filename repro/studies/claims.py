@@ -64,9 +64,10 @@ def _xfmt(v: float) -> str:
 
 
 def peak_exceeds_ends(rows, *, x, metric="test/error", where=None, search=None, first_min_from=None,
-                      margin_left=0.05, margin_right=0.03, name=None) -> ClaimResult:
+                      margin_left=0.05, margin_right=0.03, last_below_first_min=None, name=None) -> ClaimResult:
     """The metric peaks at an intermediate x: above the first minimum before it by ``margin_left``
-    and above the value at the largest x by ``margin_right`` (the second descent)."""
+    and above the value at the largest x by ``margin_right`` (the second descent). With
+    ``last_below_first_min``, the largest x must also beat the first minimum by that much."""
     xs, mean, _, _ = curve(rows, x, metric, where)
     lo, hi = search or (xs.min(), xs.max())
     window = (xs >= lo) & (xs <= hi)
@@ -78,12 +79,17 @@ def peak_exceeds_ends(rows, *, x, metric="test/error", where=None, search=None, 
                            {"x_peak": float(xs[i_peak])})
     i_min = int(np.flatnonzero(before)[np.argmin(mean[before])])
     rise, fall = mean[i_peak] - mean[i_min], mean[i_peak] - mean[-1]
+    expected = f"peak − first min ≥ {margin_left:g}; peak − {x}={_xfmt(xs[-1])} ≥ {margin_right:g}"
+    ok = rise >= margin_left and fall >= margin_right
+    if last_below_first_min is not None:
+        expected += f"; first min − last ≥ {last_below_first_min:g}"
+        ok = ok and mean[i_min] - mean[-1] >= last_below_first_min
     return ClaimResult(
         name or "double descent: peak exceeds both ends",
-        f"peak − first min ≥ {margin_left:g}; peak − {x}={_xfmt(xs[-1])} ≥ {margin_right:g}",
+        expected,
         f"first min {_fmt(mean[i_min])} at {x}={_xfmt(xs[i_min])}, peak {_fmt(mean[i_peak])} at "
         f"{x}={_xfmt(xs[i_peak])}, last {_fmt(mean[-1])} (rise {rise:+.3f}, fall {fall:+.3f})",
-        bool(rise >= margin_left and fall >= margin_right),
+        bool(ok),
         {"x_peak": float(xs[i_peak]), "x_first_min": float(xs[i_min]), "peak": float(mean[i_peak]),
          "first_min": float(mean[i_min]), "last": float(mean[-1]), "rise": float(rise), "fall": float(fall)},
     )
@@ -125,9 +131,10 @@ def peak_grows_with(rows, *, x, by, metric="test/error", search=None, first_min_
     for level in levels:
         xs, mean, _, _ = curve(rows, x, metric, {by: level})
         lo, hi = search or (xs.min(), xs.max())
-        window = (xs >= lo) & (xs <= hi)
+        start = first_min_from if first_min_from is not None else xs.min()
+        window = (xs >= max(lo, start)) & (xs <= hi)
         i_peak = int(np.flatnonzero(window)[np.argmax(mean[window])])
-        before = (xs <= xs[i_peak]) & (xs >= (first_min_from if first_min_from is not None else xs.min()))
+        before = (xs <= xs[i_peak]) & (xs >= start)
         heights.append(float(mean[i_peak] - mean[before].min()))
     ok = all(b - a >= min_increase for a, b in zip(heights, heights[1:], strict=False))
     return ClaimResult(

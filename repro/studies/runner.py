@@ -39,15 +39,40 @@ class _ParseOnly(ReproCLI):
 class _BuildModelAndData(ReproCLI):
     """Builds the model and datamodule but no trainer: catches bad values (width 0, noise 1.5) early."""
 
+    def _set_seed(self) -> None:
+        pass
+
     def instantiate_trainer(self, **kwargs: Any):
         return None
 
 
-def _config_error(path: Path, err: Exception) -> ReproError:
-    msg = str(err).strip().splitlines()
-    return ReproError(f"{path}: bad config: {' '.join(m.strip() for m in msg[:6])}\n"
-                      "Fix the key in the YAML or on the command line; `repro fit --config FILE --print_config` "
-                      "shows every valid key.")
+def _root_cause(err: BaseException) -> str:
+    """The user's mistake inside jsonargparse's wrapping ("Does not validate against any of the Union
+    subtypes ... Errors: - <our message> - Expected a NoneType ...")."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, ReproError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    noise = ("Does not validate", "Subtypes:", "Errors:", "Expected a", "Given value", "Problem with given")
+    keys, reasons = [], []
+    for line in str(err).strip().splitlines():
+        line = line.strip().removeprefix("- ")
+        if line.startswith("Parser key"):
+            keys.append(line.split('"')[1])
+        elif line and not line.startswith(noise):
+            reasons.append(line.split(" Got value:")[0])
+    where = ".init_args.".join(keys)
+    reason = reasons[0] if reasons else str(err).strip().splitlines()[0]
+    reason = reason.split("callable class: ")[-1]  # jsonargparse's type preamble before the real reason
+    return f"{where}: {reason}" if where else reason
+
+
+def _config_error(path: Path, err: Exception, run: str | None = None) -> ReproError:
+    where = f"{path}" + (f" ({run})" if run else "")
+    return ReproError(f"{where}: {_root_cause(err)}\n"
+                      "Fix it in the YAML or on the command line; `repro fit --config FILE --print_config` "
+                      "shows every valid key and its value.")
 
 
 @dataclass
@@ -62,10 +87,14 @@ class Job:
 
 def _execute(job: Job, events: Any) -> dict:
     """Train one run to completion (in a worker process or in-process) and write its result.json."""
+    import logging
+
     import torch
     import wandb
 
     torch.set_num_threads(job.threads)
+    for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # the study display replaces Lightning's banners
     ckpt = job.run_dir / "checkpoints" / "last.ckpt"
     cli = ReproCLI(args=job.config, run=False, extra_callbacks=[ProgressCallback(job.name, events)])
     start = time.time()
@@ -166,10 +195,8 @@ class StudyRunner:
             seen.add(key)
             try:
                 cli = _BuildModelAndData(args=job.config, run=False)
-            except (ArgumentError, SystemExit, TypeError) as err:
-                raise _config_error(self.study.path, err) from err
-            except ValueError as err:
-                raise ReproError(f"{self.study.path} ({job.name}): {err}") from err
+            except (ArgumentError, SystemExit, TypeError, ValueError) as err:
+                raise _config_error(self.study.path, err, job.name) from err
             data_key = json.dumps(job.config.get("data"), sort_keys=True, default=str)
             if data_key not in prepared:
                 prepared.add(data_key)
@@ -186,8 +213,8 @@ class StudyRunner:
                 for job in pending:
                     try:
                         display.finish(job.name, _execute(job, display))
-                    except ReproError as err:
-                        failures.append((job.name, str(err)))
+                    except Exception as err:  # one failed run must not lose the others
+                        failures.append((job.name, f"{type(err).__name__}: {err}"))
                         display.fail(job.name)
             else:
                 failures = self._run_pool(pending, display)

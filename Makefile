@@ -1,0 +1,60 @@
+# repro — reproduce deep-learning papers with a verdict.
+#   make reproduce-double-descent SCALE=quick    CPU minutes, no download
+#   make reproduce-double-descent                the paper's setup (GPU, real datasets under $REPRO_DATA)
+#   make test                                    the test suite (creates .venv on first use)
+
+SCALE ?= paper
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: install test test-fast lint list bench data clean-results reproduce-% report-%
+
+# The environment: created when missing, reinstalled when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch and torchvision pinned together (pyproject.toml); a lone torchvision fails to import.
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)  ## everything but the tests that train whole quick studies
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check repro tests
+
+list: $(STAMP)
+	$(BIN)/repro list
+
+bench: $(STAMP)
+	$(BIN)/repro bench $(ARGS)
+
+# make reproduce-double-descent [SCALE=quick|paper] [ARGS="--workers 4"]
+reproduce-%: $(STAMP)
+	$(BIN)/repro reproduce $(subst -,_,$*) --scale $(SCALE) $(ARGS)
+
+# Redraw a report from cached results without training.
+report-%: $(STAMP)
+	$(BIN)/repro report $(subst -,_,$*) --scale $(SCALE) $(ARGS)
+
+# Real Fashion-MNIST images with no download from its host: Debian's dataset-fashion-mnist package
+# (/usr/share/datasets/fashion-mnist/). Paper-scale datasets download into $$REPRO_DATA on first use.
+data:
+	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
+		echo "Fashion-MNIST: already installed"; \
+	elif command -v apt-get >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+		echo "no apt-get: put the Fashion-MNIST idx .gz files in $${REPRO_DATA:-data}/fashion-mnist/"; exit 1; \
+	fi
+
+clean-results:
+	rm -rf results

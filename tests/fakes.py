@@ -1,0 +1,60 @@
+"""Tiny datasets in their real on-disk formats, written by the tests (no network, no real data)."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+
+
+class _Py2Pickler(pickle._Pickler):
+    """Writes ``bytes`` with Python 2 ``str`` opcodes, as in the real CIFAR pickles (made by Python 2).
+
+    Such a file loads with ``b'data'`` keys under ``encoding='bytes'`` (CIFAR's own instructions) and with
+    ``'data'`` keys under ``encoding='latin1'`` (what torchvision uses), just like the real files.
+    """
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def _save_py2_str(self, obj: bytes) -> None:
+        n = len(obj)
+        if n < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", n) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = _save_py2_str
+
+
+def write_py2_pickle(path: Path, obj: object) -> None:
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(obj)
+    path.write_bytes(buf.getvalue())
+
+
+def write_fake_cifar10(root: Path, per_batch: int = 4) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """A tiny CIFAR-10 in the real layout; returns each file's (data, labels)."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    written = {}
+    for i, name in enumerate([*(f"data_batch_{k}" for k in range(1, 6)), "test_batch"]):
+        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
+        labels = [int(v) for v in rng.integers(0, 10, size=per_batch)]
+        entry = {
+            b"batch_label": f"batch {i}".encode(),
+            b"labels": labels,
+            b"data": data,
+            b"filenames": [f"img_{i}_{j}.png".encode() for j in range(per_batch)],
+        }
+        write_py2_pickle(folder / name, entry)
+        written[name] = (data, labels)
+    names = [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer")]
+    names += [n.encode() for n in ("dog", "frog", "horse", "ship", "truck")]
+    meta = {b"num_cases_per_batch": per_batch, b"label_names": names, b"num_vis": 3072}
+    write_py2_pickle(folder / "batches.meta", meta)
+    return written

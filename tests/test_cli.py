@@ -1,0 +1,116 @@
+"""The `repro` command: list, reproduce, fit, print_config, overrides, and every bad input's one clear error."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+import yaml
+
+from repro.cli import main
+from repro.methods.double_descent import DoubleDescent, noisy_scale_error
+
+FIT_FAST = ["--trainer.max_epochs", "20", "--trainer.check_val_every_n_epoch", "10",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def _metrics(run_dir) -> list[dict]:
+    with open(run_dir / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_list_shows_papers_studies_and_claims(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # rich folds long cells at the default 80 columns
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("double_descent", "modelwise", "quick", "paper", "interpolation threshold", "ldam_drw"):
+        assert needle in out
+
+
+def test_unknown_paper_is_one_clear_error(capsys):
+    assert main(["reproduce", "double_dessert", "--scale", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown paper 'double_dessert'" in err and "double_descent" in err and "Traceback" not in err
+
+
+def test_unknown_study_names_the_studies(capsys):
+    assert main(["reproduce", "double_descent", "--study", "nope"]) == 2
+    assert "quick" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--grid", "model.init_args.backbone.init_args.width=[0]"], ["width", "got 0"]),
+        (["--set", "data.init_args.label_noise=1.5"], ["label_noise", "[0, 1)"]),
+        (["--set", "model.init_args.backbone.init_args.widht=8"], ["widht"]),
+    ],
+)
+def test_bad_input_to_reproduce_is_one_clear_error(tmp_path, capsys, args, needles):
+    code = main(["reproduce", "double_descent", "--scale", "quick", "--out", str(tmp_path), "--no-progress", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("repro: error:") == 1 and "Traceback" not in err and "Namespace(" not in err
+    for needle in needles:
+        assert needle in err
+    assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
+
+
+def test_missing_dataset_stops_before_training(tmp_path, capsys, monkeypatch, no_network):
+    monkeypatch.setenv("REPRO_DATA", str(tmp_path / "empty"))
+    code = main(["reproduce", "double_descent", "--scale", "paper", "--out", str(tmp_path), "--no-progress",
+                 "--set", "data.init_args.download=false"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "REPRO_DATA" in err and "cifar-10-batches-py" in err and "Traceback" not in err
+
+
+def test_fit_trains_one_run_and_logs_the_noisy_scale(tmp_path, quick_yaml):
+    run_dir = tmp_path / "fit"
+    main(["fit", "--config", str(quick_yaml), "--run.out_dir", str(run_dir), *FIT_FAST,
+          "--model.init_args.backbone.init_args.width", "7"])
+    rows = [r for r in _metrics(run_dir) if r.get("test/error")]
+    assert len(rows) == 2, "validation ran at epochs 10 and 20, logged once each"
+    last = rows[-1]
+    assert float(last["test/error_noisy_scale"]) == pytest.approx(
+        noisy_scale_error(float(last["test/error"]), 0.2, 10), abs=1e-6)
+    assert 0 <= float(last["train/error"]) <= 1 and float(last["train/error_clean"]) >= 0
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["model"]["init_args"]["backbone"]["init_args"]["width"] == 7, "CLI override reached the run"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["packages"]["torch"] and "sha" in manifest["git"] and manifest["device"]
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
+    assert ckpt["state_dict"]["backbone.hidden.0.weight"].shape[0] == 7 if "backbone.hidden.0.weight" in ckpt[
+        "state_dict"] else any(v.shape[0] == 7 for v in ckpt["state_dict"].values() if v.dim() == 2)
+
+
+def test_print_config_prints_the_resolved_config(capsys, quick_yaml):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--config", str(quick_yaml), "--print_config"])
+    assert exit_.value.code == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["model"]["class_path"] == "repro.methods.double_descent.DoubleDescent"
+    assert cfg["model"]["init_args"]["backbone"]["init_args"] == {"width": 32, "depth": 1}
+    assert cfg["model"]["init_args"]["optimizer"]["init_args"]["betas"] == [0.9, 0.999]  # defaults resolved
+    assert cfg["data"]["init_args"]["label_noise"] == 0.2
+
+
+def test_fit_with_a_bad_key_exits_with_jsonargparse_message(capsys, quick_yaml):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--config", str(quick_yaml), "--model.init_args.widht", "3"])
+    assert exit_.value.code == 2
+    assert "widht" in capsys.readouterr().err
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path, quick_yaml):
+    from repro.lightning_cli import ReproCLI
+
+    run_dir = tmp_path / "resume"
+    common = ["--config", str(quick_yaml), "--run.out_dir", str(run_dir), "--trainer.enable_progress_bar", "false",
+              "--trainer.check_val_every_n_epoch", "5"]
+    ReproCLI(args=["fit", *common, "--trainer.max_epochs", "5"])
+    cli = ReproCLI(args=["fit", *common, "--trainer.max_epochs", "8", "--ckpt_path", "last"])
+    assert cli.trainer.global_step == 8, "resumed at step 5 and ran 3 more, not 8 from scratch"
+    assert isinstance(cli.model, DoubleDescent)
