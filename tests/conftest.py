@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 
 torch.set_num_threads(1)
+# Module- and session-scoped fixtures run before the autouse one below: keep W&B off for them too.
+os.environ["WANDB_MODE"] = "disabled"
 
 
 @pytest.fixture(scope="session")

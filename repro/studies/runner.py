@@ -102,8 +102,8 @@ def _execute(job: Job, events: Any) -> dict:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt) if ckpt.exists() else None)
         cli.trainer.validate(cli.model, datamodule=cli.datamodule, verbose=False)
     finally:
-        if wandb.run is not None:
-            wandb.finish(quiet=True)
+        if wandb.run is not None:  # close this run's W&B record before the worker starts the next run
+            wandb.finish()
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
     result = {
         "name": job.name, "hash": job.hash, "overrides": job.overrides, "metrics": metrics,
