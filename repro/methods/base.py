@@ -117,7 +117,8 @@ class Classifier(pl.LightningModule):
 
     # -- the loop ---------------------------------------------------------------------------------------
     def configure_model(self) -> None:
-        if self.compile and not isinstance(self.backbone, torch._dynamo.eval_frame.OptimizedModule):
+        # Lightning calls this once per fit/validate; compile once.
+        if self.compile and not hasattr(self.backbone, "_orig_mod"):
             self.backbone = torch.compile(self.backbone)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
