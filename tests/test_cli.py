@@ -114,3 +114,30 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, quick_yaml):
     cli = ReproCLI(args=["fit", *common, "--trainer.max_epochs", "8", "--ckpt_path", "last"])
     assert cli.trainer.global_step == 8, "resumed at step 5 and ran 3 more, not 8 from scratch"
     assert isinstance(cli.model, DoubleDescent)
+
+
+class DivergesWhenWide(DoubleDescent):
+    """Produces a NaN loss for wide models: a stand-in for a diverging run inside a study."""
+
+    def loss(self, logits, batch):
+        value = super().loss(logits, batch)
+        return value * float("nan") if self.backbone.head.in_features >= 8 else value
+
+
+def test_nan_loss_fails_its_run_only_and_keeps_finished_results(tmp_path, capsys, quick_yaml, monkeypatch):
+    raw = yaml.safe_load(quick_yaml.read_text())
+    raw["model"]["class_path"] = "test_cli.DivergesWhenWide"
+    raw["model"]["init_args"]["nan_check_every"] = 1
+    raw["trainer"].update(max_epochs=5, check_val_every_n_epoch=5)
+    raw["grid"] = {"model.init_args.backbone.init_args.width": [4, 8], "seed_everything": [0]}
+    study = tmp_path / "configs" / "double_descent" / "nan.yaml"
+    study.parent.mkdir(parents=True)
+    study.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("REPRO_CONFIGS", str(tmp_path / "configs"))
+    code = main(["reproduce", "double_descent", "--study", "nan", "--out", str(tmp_path / "out"),
+                 "--workers", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "1 run(s) failed" in err and "width=8" in err and "nan" in err.lower() and "learning rate" in err
+    done = list((tmp_path / "out").rglob("result.json"))
+    assert len(done) == 1 and "width=4" in str(done[0])
