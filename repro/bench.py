@@ -5,7 +5,7 @@
     repro bench --source cifar10 --images 50000    real CIFAR-10 (when on disk) instead of random pixels
 
 Each pipeline trains the same freshly seeded model with the same plain PyTorch step (forward,
-cross-entropy, backward, optimizer step), in this one process, one pipeline after the other:
+cross-entropy, backward, optimizer step), in this one process, their timed repeats interleaved:
 
 * ``classic``: torchvision v2 RandomCrop(32, padding=4) + RandomHorizontalFlip per example in DataLoader
   workers, fp32, NCHW (the original repos' recipe), built by ``repro.data.loaders.classic_loader``;
@@ -207,75 +207,101 @@ def _inputs(batch: dict, device: torch.device, channels_last: bool) -> tuple[tor
     return x, y
 
 
-@dataclass
-class Timing:
-    img_s: list[float]  # one per repeat
-    steps: int
+class PipelineRun:
+    """One pipeline, ready to time: its loader, a freshly seeded model and optimizer, and an epoch counter.
 
+    Split into :meth:`warm` and :meth:`time_once` so that :func:`run` can interleave the pipelines' timed
+    repeats (classic, device, ..., classic, device, ...): on a shared machine, load that comes and goes then
+    hits every row alike instead of whichever pipeline happened to run during it.
+    """
 
-def time_pipeline(
-    pipeline: Pipeline,
-    tensors: dict[str, torch.Tensor],
-    *,
-    model_name: str,
-    width: int,
-    batch_size: int,
-    normalize: Normalizer,
-    device: torch.device,
-    workers: int,
-    steps: int | None,
-    repeats: int,
-    warmup: int,
-    optimizer: str = "sgd",
-    seed: int = 0,
-) -> Timing:
-    """Images/s of ``repeats`` timed runs of ``steps`` training steps (default: one epoch) on ``pipeline``."""
-    epoch = [0]
-    loader = build_loader(pipeline.loader, tensors, batch_size=batch_size, normalize=normalize, workers=workers,
-                          device=device, seed=seed, epoch_fn=lambda: epoch[0])
-    steps = steps or len(loader)  # type: ignore[arg-type]
-    # The same initial weights for every pipeline, so no row gets an easier model.
-    torch.manual_seed(seed)
-    model = build_model(model_name, width).to(device)
-    if pipeline.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    # lr is irrelevant to speed; 0.01 keeps random-label training finite (NaNs can change kernel speed).
-    if optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    step_model = torch.compile(model) if pipeline.compile else model
-    amp_dtype = torch.bfloat16 if pipeline.precision == "bf16" else None
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        tensors: dict[str, torch.Tensor],
+        *,
+        model_name: str,
+        width: int,
+        batch_size: int,
+        normalize: Normalizer,
+        device: torch.device,
+        workers: int,
+        steps: int | None,
+        optimizer: str = "sgd",
+        seed: int = 0,
+    ) -> None:
+        self.pipeline, self.device, self.batch_size = pipeline, device, batch_size
+        self.images = len(tensors["y"])
+        self.epoch = [0]
+        self.loader = build_loader(pipeline.loader, tensors, batch_size=batch_size, normalize=normalize,
+                                   workers=workers, device=device, seed=seed, epoch_fn=lambda: self.epoch[0])
+        self.steps = steps or len(self.loader)  # type: ignore[arg-type]
+        # The same initial weights for every pipeline, so no row gets an easier model.
+        torch.manual_seed(seed)
+        model = build_model(model_name, width).to(device)
+        if pipeline.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        # lr is irrelevant to speed; small values keep random-label training finite (NaN/inf could change speed).
+        if optimizer == "sgd":
+            self.opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                                                              weight_decay=5e-4)
+        else:
+            self.opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        self.model = torch.compile(model) if pipeline.compile else model
+        self.amp_dtype = torch.bfloat16 if pipeline.precision == "bf16" else None
 
-    if warmup:
-        # Warm-up absorbs one-off costs no epoch pays twice: DataLoader worker start-up (they persist),
-        # CUDA context and cuDNN autotuning, torch.compile. The last, smaller batch of an epoch is a new
-        # shape for the autotuner and the compiler, so it gets one warm-up step too.
+    def _step(self, batch: dict) -> int:
+        x, y = _inputs(batch, self.device, self.pipeline.channels_last)
+        train_step(self.model, self.opt, x, y, self.amp_dtype)
+        return y.shape[0]
+
+    def warm(self, steps: int) -> None:
+        """Untimed steps that absorb one-off costs no epoch pays twice.
+
+        DataLoader worker start-up (they persist), the CUDA context, cuDNN autotuning, torch.compile. The
+        last, smaller batch of an epoch is a new shape for the autotuner and the compiler, so it gets a step too.
+        """
+        if not steps:
+            return
         last = None
-        for batch in _batches(loader, warmup, epoch):
-            x, y = _inputs(batch, device, pipeline.channels_last)
-            train_step(step_model, opt, x, y, amp_dtype)
-            last = (x, y)
-        tail = len(tensors["y"]) % batch_size
-        if tail and last is not None and last[1].shape[0] > tail:
-            train_step(step_model, opt, last[0][:tail], last[1][:tail], amp_dtype)
-        _sync(device)
-        epoch[0] += 1
+        for batch in _batches(self.loader, steps, self.epoch):
+            self._step(batch)
+            last = batch
+        tail = self.images % self.batch_size
+        if tail and last is not None and len(last["y"]) > tail:
+            self._step({k: v[:tail] for k, v in last.items()})
+        _sync(self.device)
+        self.epoch[0] += 1
 
-    rates = []
-    for _ in range(repeats):
+    def time_once(self) -> float:
+        """Images/s over ``steps`` training steps, data loading included, from a fresh epoch.
+
+        When ``steps`` stops short of an epoch, the classic loader's workers still finish the batches they had
+        prefetched (at most 2 per worker) after the clock stops, while the next pipeline is being timed.
+        """
         n = 0
-        _sync(device)
+        _sync(self.device)
         start = time.perf_counter()
-        for batch in _batches(loader, steps, epoch):
-            x, y = _inputs(batch, device, pipeline.channels_last)
-            train_step(step_model, opt, x, y, amp_dtype)
-            n += y.shape[0]
-        _sync(device)
-        rates.append(n / (time.perf_counter() - start))
-        epoch[0] += 1
-    del loader  # shuts down persistent DataLoader workers before the next pipeline runs
-    return Timing(rates, steps)
+        for batch in _batches(self.loader, self.steps, self.epoch):
+            n += self._step(batch)
+        _sync(self.device)
+        elapsed = time.perf_counter() - start
+        self.epoch[0] += 1
+        return n / elapsed
+
+    def close(self) -> None:
+        # Dropping the DataLoader shuts its persistent workers down before the next batch size starts its own.
+        del self.loader
+
+
+def time_pipeline(pipeline: Pipeline, tensors: dict[str, torch.Tensor], *, repeats: int, warmup: int,
+                  **kwargs) -> list[float]:
+    """Images/s of ``repeats`` timed runs of one pipeline on its own (``kwargs`` as for :class:`PipelineRun`)."""
+    runner = PipelineRun(pipeline, tensors, **kwargs)
+    runner.warm(warmup)
+    rates = [runner.time_once() for _ in range(repeats)]
+    runner.close()
+    return rates
 
 
 # -- settings ----------------------------------------------------------------------------------------------------
@@ -446,23 +472,31 @@ def run(s: Settings, *, log: Callable[[str], None] = lambda msg: None) -> list[d
         x = normalize(tensors["x"][:b]).to(s.device)
         y = tensors["y"][:b].to(s.device)
         flops_per_image = step_flops(build_model(s.model, s.width).to(s.device), x, y) / b
-        classic_img_s = None
-        for pipeline in s.pipelines:
-            log(f"timing {pipeline.name} at batch {batch_size} ...")
-            t = time_pipeline(pipeline, tensors, model_name=s.model, width=s.width, batch_size=batch_size,
-                              normalize=normalize, device=s.device, workers=s.workers, steps=s.steps,
-                              repeats=s.repeats, warmup=s.warmup, optimizer=s.optimizer, seed=s.seed)
-            img_s = statistics.median(t.img_s)
-            if pipeline.loader == "classic" and classic_img_s is None:
-                classic_img_s, ratio = img_s, 1.0
-            else:
-                ratio = img_s / classic_img_s if classic_img_s else float("nan")
+        runners = [PipelineRun(p, tensors, model_name=s.model, width=s.width, batch_size=batch_size,
+                               normalize=normalize, device=s.device, workers=s.workers, steps=s.steps,
+                               optimizer=s.optimizer, seed=s.seed) for p in s.pipelines]
+        for r in runners:
+            log(f"warming up {r.pipeline.name} at batch {batch_size} ...")
+            r.warm(s.warmup)
+        rates: dict[str, list[float]] = {p.name: [] for p in s.pipelines}
+        for i in range(s.repeats):
+            log(f"timing repeat {i + 1}/{s.repeats} at batch {batch_size} ...")
+            for r in runners:
+                rates[r.pipeline.name].append(r.time_once())
+        for r in runners:
+            r.close()
+        classic_img_s = statistics.median(rates["classic"])
+        for runner in runners:
+            pipeline = runner.pipeline
+            img_s = statistics.median(rates[pipeline.name])
+            # The classic row's ratio is 1.0 by definition, not by a division that could round.
+            ratio = 1.0 if pipeline.name == "classic" else img_s / classic_img_s
             tflops = flops_per_image * img_s / 1e12
             peak = peak_tflops(s.device_name, pipeline.precision) if s.device.type == "cuda" else None
             rows.append({
                 "pipeline": pipeline.name, "batch": batch_size, "img_s": img_s, "ratio": ratio, "tflops": tflops,
-                "pct_peak": 100 * tflops / peak if peak else None, "img_s_min": min(t.img_s),
-                "img_s_max": max(t.img_s), "steps": t.steps, "repeats": s.repeats, "images": s.images,
+                "pct_peak": 100 * tflops / peak if peak else None, "img_s_min": min(rates[pipeline.name]),
+                "img_s_max": max(rates[pipeline.name]), "steps": runner.steps, "repeats": s.repeats, "images": s.images,
                 "model": s.model, "width": s.width, "precision": pipeline.precision,
                 "channels_last": pipeline.channels_last, "compile": pipeline.compile,
                 "workers": s.workers if pipeline.loader == "classic" else 0, "source": s.source,

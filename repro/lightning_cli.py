@@ -20,11 +20,12 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 
 from repro.methods.base import Classifier
-from repro.tracking import build_loggers, write_manifest
+from repro.tracking import TrimHistoryOnResume, build_loggers, write_manifest
 
 # Keys of a study YAML that are not part of a run; ``repro fit`` accepts and ignores them, so one
 # file is both a study and a runnable config.
 STUDY_KEYS = ("study", "grid", "claims")
+
 
 
 @dataclass
@@ -123,7 +124,7 @@ class ReproCLI(LightningCLI):
             )
         if trainer_cfg.get("default_root_dir") is None:
             kwargs["default_root_dir"] = str(run_dir)
-        callbacks = list(self.extra_callbacks)
+        callbacks = [*self.extra_callbacks, TrimHistoryOnResume()]
         if trainer_cfg.get("enable_checkpointing") is not False:
             callbacks.append(ModelCheckpoint(
                 dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import netrc
 import os
@@ -11,8 +12,11 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 PACKAGES = ("torch", "torchvision", "pytorch-lightning", "torchmetrics", "timm", "wandb", "jsonargparse", "numpy")
 
@@ -35,11 +39,58 @@ def wandb_mode() -> str:
     return "offline"
 
 
+class _HistoryWriter(ExperimentWriter):
+    """Lightning's CSV writer deletes an existing metrics.csv; this one keeps it, so a resumed run
+    appends to its history (the epoch-wise studies read it)."""
+
+    def _check_log_dir_exists(self) -> None:
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as f:
+                self.metrics_keys = sorted(next(csv.reader(f), []))
+
+    def drop_after(self, step: int) -> None:
+        """Forget rows logged after ``step``: the run resumed from a checkpoint taken there and will log
+        them again."""
+        if not os.path.isfile(self.metrics_file_path):
+            return
+        with open(self.metrics_file_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        kept = [r for r in rows if not r.get("step") or int(float(r["step"])) <= step]
+        if len(kept) < len(rows):
+            with open(self.metrics_file_path, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
+                writer.writeheader()
+                writer.writerows(kept)
+
+
+class HistoryCSVLogger(CSVLogger):
+    """CSVLogger whose metrics.csv survives a resume (see :class:`_HistoryWriter`)."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> _HistoryWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _HistoryWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+class TrimHistoryOnResume(pl.Callback):
+    """After a checkpoint is restored, drop the CSV rows the interrupted run logged past it."""
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.global_step == 0 or trainer.global_rank != 0:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, HistoryCSVLogger):
+                logger.experiment.drop_after(trainer.global_step)
+
+
 def build_loggers(
     run_dir: Path, *, project: str, group: str | None, name: str, tags: list[str], config: dict
 ) -> list[Logger]:
     """CSVLogger always (``<run_dir>/metrics.csv``); WandbLogger unless W&B is disabled."""
-    loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="", version="")]
+    loggers: list[Logger] = [HistoryCSVLogger(save_dir=str(run_dir), name="", version="")]
     mode = wandb_mode()
     if mode != "disabled":
         wandb = WandbLogger(

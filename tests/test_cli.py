@@ -111,9 +111,14 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, quick_yaml):
     common = ["--config", str(quick_yaml), "--run.out_dir", str(run_dir), "--trainer.enable_progress_bar", "false",
               "--trainer.check_val_every_n_epoch", "5"]
     ReproCLI(args=["fit", *common, "--trainer.max_epochs", "5"])
-    cli = ReproCLI(args=["fit", *common, "--trainer.max_epochs", "8", "--ckpt_path", "last"])
-    assert cli.trainer.global_step == 8, "resumed at step 5 and ran 3 more, not 8 from scratch"
+    with open(run_dir / "metrics.csv", "a") as f:  # a row logged after the checkpoint, before a crash
+        f.write("5,9.9,6,0.99,,,,,\n")
+    cli = ReproCLI(args=["fit", *common, "--trainer.max_epochs", "10", "--ckpt_path", "last"])
+    assert cli.trainer.global_step == 10, "resumed at step 5 and ran 5 more"
     assert isinstance(cli.model, DoubleDescent)
+    evals = [(r["epoch"], r["test/error"]) for r in _metrics(run_dir) if r.get("test/error")]
+    assert [e for e, _ in evals] == ["4", "9"], "the history before the resume is kept, the stale row dropped"
+    assert "0.99" not in [v for _, v in evals]
 
 
 class DivergesWhenWide(DoubleDescent):
