@@ -185,18 +185,6 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _batches(loader: Iterable[dict[str, torch.Tensor]], steps: int, epoch: list[int]) -> Iterator[dict]:
-    """``steps`` batches, starting a new epoch (a fresh ``iter``, a new shuffle) whenever one runs out."""
-    done = 0
-    while True:
-        for batch in loader:
-            yield batch
-            done += 1
-            if done == steps:
-                return
-        epoch[0] += 1
-
-
 def _inputs(batch: dict, device: torch.device, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
     # A no-op for the device loader; for the classic one, the host→device copy every step is part of its cost
     # (from pinned memory, so non_blocking lets it overlap the previous step, as Lightning's does).
@@ -255,6 +243,32 @@ class PipelineRun:
         train_step(self.model, self.opt, x, y, self.amp_dtype)
         return y.shape[0]
 
+    def _train(self, steps: int) -> tuple[int, Iterator | None, dict | None]:
+        """Train ``steps`` steps, starting a new epoch (fresh ``iter``, new shuffle) whenever one runs out.
+
+        Returns the images trained on, the iterator of an epoch left unfinished (or None) and the last batch.
+        """
+        n = done = 0
+        last = None
+        while True:
+            it = iter(self.loader)
+            for batch in it:
+                n += self._step(batch)
+                done += 1
+                last = batch
+                if done == steps:
+                    return n, it, last
+            self.epoch[0] += 1
+
+    def _finish_epoch(self, it: Iterator | None) -> None:
+        # Read out the rest of an epoch cut short, untrained and untimed: the classic loader's workers would
+        # otherwise still be producing prefetched batches when the next timed run (of any pipeline) starts,
+        # and that run would pay for them. A finished loader's iterator is simply exhausted.
+        if it is not None:
+            for _ in it:
+                pass
+        self.epoch[0] += 1
+
     def warm(self, steps: int) -> None:
         """Untimed steps that absorb one-off costs no epoch pays twice.
 
@@ -263,30 +277,21 @@ class PipelineRun:
         """
         if not steps:
             return
-        last = None
-        for batch in _batches(self.loader, steps, self.epoch):
-            self._step(batch)
-            last = batch
+        _, it, last = self._train(steps)
         tail = self.images % self.batch_size
         if tail and last is not None and len(last["y"]) > tail:
             self._step({k: v[:tail] for k, v in last.items()})
         _sync(self.device)
-        self.epoch[0] += 1
+        self._finish_epoch(it)
 
     def time_once(self) -> float:
-        """Images/s over ``steps`` training steps, data loading included, from a fresh epoch.
-
-        When ``steps`` stops short of an epoch, the classic loader's workers still finish the batches they had
-        prefetched (at most 2 per worker) after the clock stops, while the next pipeline is being timed.
-        """
-        n = 0
+        """Images/s over ``steps`` training steps from a fresh epoch, data loading included."""
         _sync(self.device)
         start = time.perf_counter()
-        for batch in _batches(self.loader, self.steps, self.epoch):
-            n += self._step(batch)
+        n, it, _ = self._train(self.steps)
         _sync(self.device)
         elapsed = time.perf_counter() - start
-        self.epoch[0] += 1
+        self._finish_epoch(it)
         return n / elapsed
 
     def close(self) -> None:
@@ -312,6 +317,29 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def busy_cores(seconds: float = 0.5) -> float | None:
+    """Cores kept busy by the whole machine over the next ``seconds`` (Linux ``/proc/stat``), else None.
+
+    Sampled while this process sleeps, so it measures everyone else. Unlike the 1-minute load average it
+    does not lag: a benchmark that just finished does not make the next one look contended.
+    """
+
+    def snapshot() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle  # user..steal; guest time is already inside user
+
+    try:
+        total0, idle0 = snapshot()
+        time.sleep(seconds)
+        total1, idle1 = snapshot()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    # /proc/stat sums every CPU of the machine, not just this process's affinity set.
+    return (os.cpu_count() or 1) * (total - (idle1 - idle0)) / total if total > 0 else None
 
 
 def _cpu_name() -> str:
@@ -389,7 +417,7 @@ class Settings:
     pipelines: list[Pipeline]
     notes: list[str]
     out: Path
-    load_at_start: float = 0.0
+    busy_cores_at_start: float | None = None
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -540,7 +568,7 @@ def write_results(rows: list[dict], s: Settings) -> tuple[Path, Path]:
         writer.writeheader()
         writer.writerows({k: ("" if r[k] is None else r[k]) for k in COLUMNS} for r in rows)
     meta = {"device": s.device_name, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cores": _cores(), "loadavg_1m_at_start": s.load_at_start, "optimizer": s.optimizer,
+            "cores": _cores(), "busy_cores_at_start": s.busy_cores_at_start, "optimizer": s.optimizer,
             "warmup": s.warmup, "seed": s.seed,
             "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
             "float32_matmul_precision": torch.get_float32_matmul_precision(), "notes": s.notes}
@@ -552,13 +580,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``repro bench``; returns the exit status."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     s = resolve(args)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if load > 0.5:
+    busy = busy_cores()
+    if busy is not None and busy > 0.25:
         # Other processes on the same cores skew every row, the device path's multi-threaded ops most (one
         # busy core stalls each parallel op at its barrier), so a busy machine is said, not hidden.
-        s.notes.append(f"busy machine: 1-minute load average {load:.2f} on {_cores()} core(s) before the run; "
-                       "img/s are noisy")
-    s.load_at_start = load
+        s.notes.append(f"busy machine: other processes kept {busy:.2f} of {os.cpu_count()} core(s) busy just "
+                       "before the run; img/s are noisy")
+    s.busy_cores_at_start = busy
     if s.device.type == "cuda" and any(p.precision == "32" for p in s.pipelines) and torch.backends.cudnn.allow_tf32:
         # PyTorch's default: fp32 convolutions run as TF32 on tensor cores, so an fp32 row can pass the fp32 peak.
         s.notes.append("note: fp32 rows use PyTorch defaults (cuDNN convolutions in TF32), so their % of the FP32 "
