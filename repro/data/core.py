@@ -15,8 +15,10 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from repro.data.imbalance import long_tail_counts, long_tail_indices
 from repro.data.loaders import DeviceLoader, Normalizer, classic_loader
 from repro.data.noise import apply_label_noise, noise_summary, transition_matrix
+from repro.data.samplers import ClassBalancedDeviceLoader
 from repro.data.sources import Split, load_source, source_info
 from repro.errors import ReproError
 
@@ -44,6 +46,13 @@ class TensorDataModule(pl.LightningDataModule):
         root: dataset directory; default ``$REPRO_DATA`` (or ``./data``).
         download: allow torchvision to download missing datasets.
         seed: seed of the per-epoch shuffling and augmentation.
+        imbalance_ratio: make the training split long-tailed with ρ = n_max / n_min (LDAM-DRW,
+            ``repro.data.imbalance``); ``None`` keeps it as it is. The test set is never touched.
+        imbalance_kind: ``exp`` (n_i = int(n_max · ρ^(−i/(C−1)))) or ``step``.
+        imbalance_seed: seed of the per-class subsample.
+        sampler: training order, ``uniform`` (a permutation) or ``class_balanced`` (re-sampling, device
+            loader only).
+        sampler_start_epoch: first epoch of class-balanced sampling (deferred re-sampling when > 0).
     """
 
     def __init__(
@@ -67,6 +76,11 @@ class TensorDataModule(pl.LightningDataModule):
         root: str | None = None,
         download: bool = True,
         seed: int = 0,
+        imbalance_ratio: float | None = None,
+        imbalance_kind: str = "exp",
+        imbalance_seed: int = 0,
+        sampler: Literal["uniform", "class_balanced"] = "uniform",
+        sampler_start_epoch: int = 0,
     ) -> None:
         super().__init__()
         self.info = source_info(source)
@@ -81,6 +95,17 @@ class TensorDataModule(pl.LightningDataModule):
             raise ReproError("data.init_args.eval_splits asks for 'val' but val_size is 0; set val_size > 0")
         if augment and not self.info.image:
             raise ReproError(f"data.init_args.augment: crop+flip needs an image source, {source!r} is not one")
+        if imbalance_ratio is not None:
+            long_tail_counts(1_000_000, self.info.num_classes, imbalance_ratio, imbalance_kind)  # validates
+        if sampler not in ("uniform", "class_balanced"):
+            raise ReproError(f"data.init_args.sampler must be 'uniform' or 'class_balanced', got {sampler!r}")
+        if sampler == "class_balanced" and loader != "device":
+            raise ReproError("data.init_args.sampler=class_balanced needs loader=device")
+        self.imbalance_ratio = imbalance_ratio
+        self.imbalance_kind = imbalance_kind
+        self.imbalance_seed = imbalance_seed
+        self.sampler = sampler
+        self.sampler_start_epoch = sampler_start_epoch
         self.source = source
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -142,6 +167,11 @@ class TensorDataModule(pl.LightningDataModule):
                 )
             n_train = self.train_size
         val_idx, train_idx = order[: self.val_size], order[self.val_size : self.val_size + n_train]
+        if self.imbalance_ratio is not None:
+            keep = long_tail_indices(
+                train.y[train_idx], self.num_classes, self.imbalance_ratio, self.imbalance_kind, self.imbalance_seed
+            )
+            train_idx = train_idx[keep]
         y_clean = train.y[train_idx]
         y = apply_label_noise(y_clean, self.T, seed=self.noise_seed) if self.label_noise > 0 else y_clean
         self.noise = noise_summary(y_clean, y, self.num_classes)
@@ -172,13 +202,18 @@ class TensorDataModule(pl.LightningDataModule):
         if self.loader == "classic":
             return classic_loader(tensors, num_workers=self.num_workers, **common)
         trainer = self.trainer
-        return DeviceLoader(
+        extra = {}
+        cls = DeviceLoader
+        if train and self.sampler == "class_balanced":
+            cls, extra = ClassBalancedDeviceLoader, {"start_epoch": self.sampler_start_epoch}
+        return cls(
             tensors,
             seed=self.seed,
             epoch_fn=(lambda: trainer.current_epoch) if trainer is not None else (lambda: 0),
             rank=trainer.global_rank if trainer is not None else 0,
             world_size=trainer.world_size if trainer is not None else 1,
             **common,
+            **extra,
         )
 
     def _pad(self, split: Split) -> Split:

@@ -29,8 +29,10 @@ BackboneFactory = Callable[[int, Sequence[int]], nn.Module]
 class SplitMetrics(nn.Module):
     """Error and loss of one evaluated split, against the training labels and the clean labels."""
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, per_class: bool = False) -> None:
         super().__init__()
+        # Per-class accuracy against the clean labels (for imbalanced data: balanced error, head/tail).
+        self.class_accuracy = MulticlassAccuracy(num_classes, average=None) if per_class else None
         self.accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.accuracy_clean = MulticlassAccuracy(num_classes, average="micro")
         self.loss = MeanMetric()
@@ -38,18 +40,37 @@ class SplitMetrics(nn.Module):
     def update(self, logits: torch.Tensor, y: torch.Tensor, y_clean: torch.Tensor) -> None:
         self.accuracy.update(logits, y)
         self.accuracy_clean.update(logits, y_clean)
+        if self.class_accuracy is not None:
+            self.class_accuracy.update(logits, y_clean)
         self.loss.update(F.cross_entropy(logits.float(), y, reduction="none"))
 
     def compute(self) -> dict[str, torch.Tensor]:
-        return {
+        out = {
             "error": 1 - self.accuracy.compute(),
             "error_clean": 1 - self.accuracy_clean.compute(),
             "loss": self.loss.compute(),
         }
+        if self.class_accuracy is not None:
+            out["class_accuracy"] = self.class_accuracy.compute()
+        return out
 
     def reset(self) -> None:
-        for m in (self.accuracy, self.accuracy_clean, self.loss):
-            m.reset()
+        for m in (self.accuracy, self.accuracy_clean, self.loss, self.class_accuracy):
+            if m is not None:
+                m.reset()
+
+
+def per_class_summary(split: str, class_accuracy: torch.Tensor) -> dict[str, float]:
+    """``<split>/balanced_error`` (1 − mean per-class accuracy), ``<split>/acc_class<j>`` and
+    ``<split>/acc_{head,medium,tail}``: the first, middle and last thirds of the classes by index
+    (class 0 is the head of a long-tailed split, Cao et al. 2019)."""
+    acc = [float(a) for a in class_accuracy]
+    c, k = len(acc), max(len(acc) // 3, 1)
+    out = {f"{split}/balanced_error": 1 - sum(acc) / c}
+    out.update({f"{split}/acc_class{j}": a for j, a in enumerate(acc)})
+    groups = {"head": acc[:k], "medium": acc[k : c - k] or acc[k:], "tail": acc[c - k :]}
+    out.update({f"{split}/acc_{g}": sum(v) / len(v) for g, v in groups.items()})
+    return out
 
 
 class Classifier(pl.LightningModule):
@@ -67,6 +88,7 @@ class Classifier(pl.LightningModule):
         compile: ``torch.compile`` the backbone.
         nan_check_every: check the training loss for NaN/inf every this many steps (each check syncs
             the device, so not every step).
+        per_class_metrics: also log balanced error, per-class and head/medium/tail accuracy (imbalanced data).
 
     Logged metrics: ``fit/loss`` every step; ``<split>/error``, ``<split>/loss`` and, for the
     training split, ``train/error_clean`` after every validation pass.
@@ -84,6 +106,7 @@ class Classifier(pl.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
         nan_check_every: int = 50,
+        per_class_metrics: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
@@ -97,7 +120,9 @@ class Classifier(pl.LightningModule):
         self.compile = compile
         self.nan_check_every = nan_check_every
         # ModuleDict keys must not shadow nn.Module attributes ("train"), hence the prefix.
-        self.split_metrics = nn.ModuleDict({f"split_{s}": SplitMetrics(num_classes) for s in ("val", "test", "train")})
+        self.split_metrics = nn.ModuleDict(
+            {f"split_{s}": SplitMetrics(num_classes, per_class_metrics) for s in ("val", "test", "train")}
+        )
         if channels_last:
             self.backbone = self.backbone.to(memory_format=torch.channels_last)
 
@@ -154,6 +179,8 @@ class Classifier(pl.LightningModule):
             values[f"{split}/loss"] = float(computed["loss"])
             if split == "train":
                 values["train/error_clean"] = float(computed["error_clean"])
+            if "class_accuracy" in computed:
+                values.update(per_class_summary(split, computed["class_accuracy"]))
         values.update(self.derived_metrics(values))
         self.log_dict(values, sync_dist=False)  # torchmetrics already reduced across ranks
 

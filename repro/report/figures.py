@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from repro.studies.claims import curve, interpolation_threshold, mean_history  # noqa: E402
+from repro.studies.claims import curve, interpolation_threshold, mean_history, select  # noqa: E402
 
 
 def _title(study, rows: list[dict], by: str | None) -> str:
@@ -78,5 +79,26 @@ def history_figure(study, rows: list[dict], out: Path, *, x: str, metric: str = 
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
+def class_bars_figure(study, rows: list[dict], out: Path, *, x: str, groups: dict[str, dict],
+                      prefix: str = "test/acc_class") -> Path:
+    """Per-class accuracy as grouped bars (seed mean ± std), one bar colour per named row selection
+    (e.g. ERM vs LDAM-DRW, Cao et al. 2019, Fig. 3-style). ``x`` is unused: classes are the x axis."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(len(groups), 1)
+    for i, (label, where) in enumerate(groups.items()):
+        sel = select(rows, where)
+        classes = sorted(int(k[len(prefix):]) for k in sel[0] if k.startswith(prefix)) if sel else []
+        vals = np.array([[float(r[f"{prefix}{c}"]) for c in classes] for r in sel])
+        ax.bar(np.array(classes) + (i - (len(groups) - 1) / 2) * width, vals.mean(0), width,
+               yerr=vals.std(0), label=label, capsize=2)
+    ax.set_xlabel("class (0 = head, most training examples)")
+    ax.set_ylabel("test accuracy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
     plt.close(fig)
     return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from repro.report.figures import curve_figure, history_figure
+from repro.report.figures import class_bars_figure, curve_figure, history_figure
 from repro.studies.claims import ClaimResult, curve
 
 
@@ -21,7 +22,7 @@ def draw_figures(study, rows: list[dict], out_dir: Path) -> list[Path]:
         kind = spec.pop("kind", "curve")
         spec.setdefault("x", study.x_key)
         out = out_dir / spec.pop("file", f"{study.name}{'' if i == 0 else f'_{i}'}.png")
-        draw = {"curve": curve_figure, "history": history_figure}[kind]
+        draw = {"curve": curve_figure, "history": history_figure, "class_bars": class_bars_figure}[kind]
         paths.append(draw(study, rows, out, **spec))
     return paths
 
@@ -39,10 +40,27 @@ def print_verdict(claims: list[ClaimResult], title: str) -> None:
     Console().print(verdict_table(claims, title))
 
 
+def _method_table(study, rows: list[dict]) -> list[str]:
+    """One row per method (every non-seed grid setting), seed mean ± std of each test metric: the
+    paper-table layout for studies whose grid is categorical (e.g. loss × train rule, LDAM-DRW)."""
+    keys = [k for k in rows[0].get("overrides", {}) if k != "seed"] or [study.x_key]
+    metrics = [m for m in ("test/balanced_error", "test/error", "test/acc_head", "test/acc_medium", "test/acc_tail")
+               if m in rows[0]]
+    lines = ["| " + " | ".join([*keys, *metrics, "runs"]) + " |", "|" + "---|" * (len(keys) + len(metrics) + 1)]
+    for setting in sorted({tuple(str(r[k]) for k in keys) for r in rows}):
+        sel = [r for r in rows if tuple(str(r[k]) for k in keys) == setting]
+        cells = [*setting] + [f"{np.mean([r[m] for r in sel]):.3f} ± {np.std([r[m] for r in sel]):.3f}"
+                              for m in metrics]
+        lines.append("| " + " | ".join([*cells, str(len(sel))]) + " |")
+    return lines
+
+
 def _results_table(study, rows: list[dict]) -> list[str]:
     x = study.x_key
     if x is None or not rows or x not in rows[0]:
         return []
+    if isinstance(rows[0][x], str):
+        return _method_table(study, rows)
     metrics = [m for m in ("test/error", "test/error_noisy_scale", "train/error", "train/error_clean")
                if m in rows[0]]
     by = "label_noise" if "label_noise" in rows[0] else None

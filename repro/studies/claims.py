@@ -244,3 +244,19 @@ def evaluate(claims: list[dict], rows: list[dict], *, x: str | None = None) -> l
         except TypeError as err:
             raise ReproError(f"claim {kind}: {err}") from err
     return results
+
+
+def gain_largest_at(rows, *, metrics, a, b, name=None) -> ClaimResult:
+    """Seed-mean gain mean(a) − mean(b) is largest for the *last* of ``metrics`` (e.g. head, medium,
+    tail accuracy: the tail gains most, Cao et al. 2019, card §6 claim 4)."""
+    ra, rb = select(rows, a), select(rows, b)
+    if not ra or not rb:
+        raise ReproError(f"gain_largest_at: no rows for {a if not ra else b}")
+    gains = [float(np.mean([r[m] for r in ra]) - np.mean([r[m] for r in rb])) for m in metrics]
+    ok = all(gains[-1] > g for g in gains[:-1])
+    observed = ", ".join(f"{m.split('/')[-1]} {g:+.3f}" for m, g in zip(metrics, gains, strict=True))
+    return ClaimResult(name or f"{metrics[-1]} gains most", f"gain of {metrics[-1]} is the largest",
+                       observed, ok, {m: g for m, g in zip(metrics, gains, strict=True)})
+
+
+CLAIMS["gain_largest_at"] = gain_largest_at

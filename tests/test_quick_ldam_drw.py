@@ -1,0 +1,35 @@
+"""The quick LDAM-DRW study really trained (configs/ldam_drw/quick.yaml): every claim must PASS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro.studies.claims import CLAIMS
+from repro.studies.study import Study
+
+pytestmark = pytest.mark.slow
+QUICK = Path(__file__).resolve().parents[1] / "configs" / "ldam_drw" / "quick.yaml"
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory):
+    """Run the whole study once (2 workers × 1 thread) and evaluate its claims."""
+    out = tmp_path_factory.mktemp("ldam_quick")
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", "ldam_drw", "--scale", "quick", "--workers", "2",
+                    "--threads", "1", "--no-progress", "--out", str(out)], check=False, env=env, timeout=900)
+    return (out / "ldam_drw" / "quick" / "report.md").read_text()
+
+
+def test_gain_largest_at_is_registered():
+    assert "gain_largest_at" in CLAIMS
+    assert len(Study.load(QUICK).claims) == 3
+
+
+def test_every_quick_claim_passes(verdicts):
+    assert verdicts.count("| PASS |") == 3 and "| FAIL |" not in verdicts, verdicts
