@@ -1,0 +1,148 @@
+"""Random-feature Gaussian-process output layer of SNGP (Liu et al. 2020, arXiv:2006.10108, §3.2).
+
+Logits ``z = Φ(h)ᵀβ + bias`` with random Fourier features ``Φ(h) = s·cos(W h + b)`` (Eq. 8; W ~ N(0, 1)
+and b ~ U(0, 2π) fixed, s = √(2/D)), so ``Φ(h)ᵀΦ(h')`` ≈ the RBF kernel ``exp(-‖h−h'‖²/(2ℓ²))`` with
+ℓ² = ``kernel_scale``. Only β is trained.
+
+Posterior (Eq. 9), in the official code's form (UB issue #288, the card §3): one precision matrix shared by
+all classes, ``P = r·I + Σ_i Φ_iΦ_iᵀ`` accumulated over exactly one epoch (reset at every epoch start)
+or with momentum ``P ← m·P + (1−m)·ΦᵀΦ/B``. The covariance ``Σ = P⁻¹`` is computed lazily by Cholesky
+the first time it is needed after training, after summing P across DDP ranks. Predictions use the
+mean-field approximation ``softmax(z / √(1 + λ·σ²))`` with ``σ² = r·ΦᵀΣΦ`` (Eq. 11; the extra factor r is
+in the code, UB issue #640), or Monte Carlo samples of ``z ~ N(z, σ²)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from repro.errors import ConfigValueError
+
+__all__ = ["RandomFeatureGP"]
+
+
+class RandomFeatureGP(nn.Module):
+    """SNGP's GP head. ``forward`` returns plain logits in training, mean-field logits in eval.
+
+    Args:
+        in_features: width of the penultimate feature h.
+        num_classes: number of outputs.
+        num_features: random features D (paper: 1024).
+        kernel_scale: ℓ² of the RBF kernel; inputs are multiplied by 1/√kernel_scale.
+        normalize_input: LayerNorm on h before the features (the CIFAR recipe).
+        ridge: prior precision r (> 0).
+        momentum: < 0 for the exact per-epoch precision; in [0, 1) for the momentum update.
+        mean_field_factor: λ; < 0 disables the mean-field adjustment.
+        scale_features: multiply Φ by √(2/D) (else 1, as some configs do).
+        mc_samples: if > 0, eval logits are log of the mean softmax over this many samples instead.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        num_features: int = 1024,
+        kernel_scale: float = 1.0,
+        normalize_input: bool = False,
+        ridge: float = 1.0,
+        momentum: float = -1.0,
+        mean_field_factor: float = math.pi / 8,
+        scale_features: bool = True,
+        mc_samples: int = 0,
+    ) -> None:
+        super().__init__()
+        if num_features < 1:
+            raise ConfigValueError(f"`num_features` must be >= 1, got {num_features}")
+        if not ridge > 0:
+            raise ConfigValueError(f"`ridge` must be > 0, got {ridge}")
+        if not kernel_scale > 0:
+            raise ConfigValueError(f"`kernel_scale` must be > 0, got {kernel_scale}")
+        if momentum >= 1:
+            raise ConfigValueError(f"`momentum` must be < 1 (negative for the exact update), got {momentum}")
+        self.num_features, self.ridge, self.momentum = num_features, float(ridge), float(momentum)
+        self.kernel_scale, self.mean_field_factor, self.mc_samples = kernel_scale, mean_field_factor, mc_samples
+        self.feature_scale = math.sqrt(2.0 / num_features) if scale_features else 1.0
+        self.norm = nn.LayerNorm(in_features) if normalize_input else nn.Identity()
+        self.register_buffer("rff_weight", torch.randn(num_features, in_features))
+        self.register_buffer("rff_bias", torch.rand(num_features) * 2 * math.pi)
+        self.output = nn.Linear(num_features, num_classes)
+        self.register_buffer("precision", self.ridge * torch.eye(num_features))
+        self.register_buffer("covariance", torch.zeros(num_features, num_features))
+        self.covariance_stale = True
+
+    # -- features ----------------------------------------------------------------------------------
+    def features(self, h: torch.Tensor) -> torch.Tensor:
+        """Φ(h) = s·cos(W h/√ℓ² + b), shape (B, D)."""
+        h = self.norm(h) / math.sqrt(self.kernel_scale)
+        return self.feature_scale * torch.cos(h @ self.rff_weight.T + self.rff_bias)
+
+    # -- posterior bookkeeping ---------------------------------------------------------------------
+    def reset_precision(self) -> None:
+        """Start a new epoch's exact accumulation: P ← r·I (the official code's reset at step 0)."""
+        self.precision.copy_(self.ridge * torch.eye(self.num_features, device=self.precision.device))
+        self.covariance_stale = True
+
+    @torch.no_grad()
+    def update_precision(self, phi: torch.Tensor) -> None:
+        """Add one training batch: P += ΦᵀΦ (exact) or P ← m·P + (1−m)·ΦᵀΦ/B (momentum)."""
+        phi = phi.detach().to(self.precision.dtype)
+        gram = phi.T @ phi
+        if self.momentum < 0:
+            self.precision.add_(gram)
+        else:
+            self.precision.mul_(self.momentum).add_(gram, alpha=(1 - self.momentum) / phi.shape[0])
+        self.covariance_stale = True
+
+    @torch.no_grad()
+    def compute_covariance(self) -> torch.Tensor:
+        """Σ = P⁻¹ by Cholesky in float64, after summing the data part of P over DDP ranks."""
+        precision = self.precision.double()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            eye = torch.eye(self.num_features, dtype=precision.dtype, device=precision.device)
+            prior = self.ridge * eye if self.momentum < 0 else 0 * eye
+            data = precision - prior
+            dist.all_reduce(data)
+            if self.momentum >= 0:  # momentum estimates are averages: average them across ranks
+                data /= dist.get_world_size()
+            precision = data + prior
+            self.precision.copy_(precision)
+        chol = torch.linalg.cholesky(precision)
+        self.covariance.copy_(torch.cholesky_inverse(chol))
+        self.covariance_stale = False
+        return self.covariance
+
+    def predictive_variance(self, phi: torch.Tensor) -> torch.Tensor:
+        """σ²(x) = r·Φ(x)ᵀΣΦ(x), shape (B,)."""
+        if self.covariance_stale:
+            self.compute_covariance()
+        cov = self.covariance.to(phi.dtype)
+        return self.ridge * ((phi @ cov) * phi).sum(-1)
+
+    # -- prediction --------------------------------------------------------------------------------
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        phi = self.features(h)
+        logits = self.output(phi)
+        if self.training:
+            # Precision only from training steps (never validation or sanity checks, which run in eval).
+            self.update_precision(phi)
+            return logits
+        if self.mean_field_factor < 0 and self.mc_samples <= 0:
+            return logits
+        var = self.predictive_variance(phi)
+        if self.mc_samples > 0:
+            noise = torch.randn(self.mc_samples, *logits.shape, device=logits.device, dtype=logits.dtype)
+            samples = logits + noise * var.sqrt()[:, None]
+            probs = samples.softmax(-1).mean(0)
+            return probs.clamp_min(1e-12).log()
+        return mean_field_logits(logits, var, self.mean_field_factor)
+
+
+def mean_field_logits(logits: torch.Tensor, variance: torch.Tensor, factor: float = math.pi / 8) -> torch.Tensor:
+    """z / √(1 + λ·σ²), the mean-field approximation of E[softmax(z)] (Lu et al. 2020; SNGP Eq. 11)."""
+    if factor < 0:
+        return logits
+    return logits / torch.sqrt(1 + factor * variance)[:, None]

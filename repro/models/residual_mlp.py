@@ -1,0 +1,51 @@
+"""Residual MLP of SNGP's two-moons example (Liu et al. 2020, Fig. 1; the official TF tutorial, the card §4).
+
+A frozen input projection ``Dense 2→width`` followed by ``depth`` residual layers
+``h ← h + Dropout(ReLU(Dense(h)))`` and a linear head. The frozen projection keeps distances of the raw input
+(it is a fixed random map, not trained to collapse them); spectral normalization of the residual Dense layers
+(``repro.models.spectral``) then makes the stack bi-Lipschitz (the card §3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from repro.errors import ConfigValueError
+
+
+class ResidualMLP(nn.Module):
+    """Two-moons residual MLP; ``forward_features`` gives the penultimate representation (N, width)."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_shape: Sequence[int],
+        *,
+        width: int = 128,
+        depth: int = 6,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if width < 1 or depth < 0:
+            raise ConfigValueError(f"`width` must be >= 1 and `depth` >= 0, got width={width}, depth={depth}")
+        if not 0 <= dropout < 1:
+            raise ConfigValueError(f"`dropout` must be in [0, 1), got {dropout}")
+        self.width = width
+        self.input = nn.Linear(math.prod(in_shape), width)
+        self.input.requires_grad_(False)  # frozen, as in the tutorial
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.input(x.flatten(1))
+        for layer in self.layers:
+            h = h + self.dropout(torch.relu(layer(h)))
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
