@@ -23,6 +23,16 @@ def _title(study, rows: list[dict], by: str | None) -> str:
     return study.meta.get("title", study.name)
 
 
+def _save(fig, ax, out: Path) -> Path:
+    """Grid, legend, tight layout, PNG: how every figure ends."""
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
 def curve_figure(study, rows: list[dict], out: Path, *, x: str, by: str | None = None,
                  metrics: tuple[str, ...] = ("test/error", "train/error"), logx: bool = True,
                  threshold: float | None = 0.05) -> Path:
@@ -51,12 +61,7 @@ def curve_figure(study, rows: list[dict], out: Path, *, x: str, by: str | None =
     ax.set_xlabel(x)
     ax.set_ylabel("error (test: clean labels; train: noisy labels)")
     ax.set_title(_title(study, rows, by))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return _save(fig, ax, out)
 
 
 def history_figure(study, rows: list[dict], out: Path, *, x: str, metric: str = "test/error",
@@ -75,12 +80,7 @@ def history_figure(study, rows: list[dict], out: Path, *, x: str, metric: str = 
     ax.set_xlabel("epoch")
     ax.set_ylabel("error")
     ax.set_title(_title(study, rows, None) + " — epoch-wise")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return _save(fig, ax, out)
 
 
 def class_bars_figure(study, rows: list[dict], out: Path, *, x: str, groups: dict[str, dict],
