@@ -7,3 +7,18 @@ class ReproError(RuntimeError):
 
 class ConfigValueError(ReproError, ValueError):
     """A config value out of its valid range (width 0, a noise rate of 1.5): a ``ValueError`` too."""
+
+
+def import_object(path: str, *, what: str = "object"):
+    """``package.module.name`` → the object, with one clear error when the module or name is missing."""
+    import importlib
+
+    module_name, _, attr = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ReproError(f"{what} {path!r}: cannot import {module_name!r} ({err})") from err
+    try:
+        return getattr(module, attr)
+    except AttributeError as err:
+        raise ReproError(f"{what} {path!r}: {module_name} has no {attr!r}") from err

@@ -58,3 +58,36 @@ def write_fake_cifar10(root: Path, per_batch: int = 4) -> dict[str, tuple[np.nda
     meta = {b"num_cases_per_batch": per_batch, b"label_names": names, b"num_vis": 3072}
     write_py2_pickle(folder / "batches.meta", meta)
     return written
+
+
+def write_fake_cifar100(root: Path, n_train: int = 1000, n_test: int = 200) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """A small CIFAR-100 in the real layout (``cifar-100-python/train, test, meta``); train labels are
+    balanced so long-tailed subsets of it exist; returns each file's (data, fine labels)."""
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    written = {}
+    for name, n in (("train", n_train), ("test", n_test)):
+        data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+        fine = [i % 100 for i in range(n)]
+        entry = {
+            b"filenames": [f"img_{name}_{j}.png".encode() for j in range(n)],
+            b"batch_label": name.encode(),
+            b"fine_labels": fine,
+            b"coarse_labels": [f // 5 for f in fine],
+            b"data": data,
+        }
+        write_py2_pickle(folder / name, entry)
+        written[name] = (data, fine)
+    meta = {b"fine_label_names": [f"class_{i}".encode() for i in range(100)],
+            b"coarse_label_names": [f"super_{i}".encode() for i in range(20)]}
+    write_py2_pickle(folder / "meta", meta)
+    return written
+
+
+# Fakes the config smoke test writes for a source that would otherwise need a download: big enough that a
+# long-tailed subset (ρ=100: tail class ≥ 1 image) and a full batch of 128 exist.
+FAKE_SOURCES = {
+    "cifar10": lambda root: write_fake_cifar10(root, per_batch=1000),
+    "cifar100": lambda root: write_fake_cifar100(root, n_train=10000, n_test=200),
+}

@@ -10,7 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from repro.report.figures import class_bars_figure, curve_figure, history_figure
+from repro.errors import import_object
 from repro.studies.claims import ClaimResult, curve
+
+
+# Figure kinds by name; a study may also name any function ``f(study, rows, out, **spec) -> Path`` by its
+# import path (``kind: repro.report.slingshot_figures.dynamics``).
+FIGURES = {"curve": curve_figure, "history": history_figure, "class_bars": class_bars_figure}
 
 
 def draw_figures(study, rows: list[dict], out_dir: Path) -> list[Path]:
@@ -22,7 +28,7 @@ def draw_figures(study, rows: list[dict], out_dir: Path) -> list[Path]:
         kind = spec.pop("kind", "curve")
         spec.setdefault("x", study.x_key)
         out = out_dir / spec.pop("file", f"{study.name}{'' if i == 0 else f'_{i}'}.png")
-        draw = {"curve": curve_figure, "history": history_figure, "class_bars": class_bars_figure}[kind]
+        draw = FIGURES.get(kind) or import_object(kind, what="figure kind")
         paths.append(draw(study, rows, out, **spec))
     return paths
 
@@ -56,6 +62,10 @@ def _method_table(study, rows: list[dict]) -> list[str]:
 
 
 def _results_table(study, rows: list[dict]) -> list[str]:
+    """``study.table`` (an import path to ``f(study, rows) -> markdown lines``) when the study names one,
+    e.g. a paper-layout table with the paper's numbers beside ours; else a table along ``study.x``."""
+    if study.meta.get("table"):
+        return import_object(study.meta["table"], what="report table")(study, rows)
     x = study.x_key
     if x is None or not rows or x not in rows[0]:
         return []

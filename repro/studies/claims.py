@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from repro.errors import ReproError
+from repro.errors import ReproError, import_object
 
 
 @dataclass
@@ -228,15 +228,24 @@ CLAIMS: dict[str, Callable[..., ClaimResult]] = {
 }
 
 
+def resolve_claim(kind) -> Callable[..., ClaimResult]:
+    """A claim function by its registered name, or by an import path ``package.module.function`` (so a
+    paper module or a user's package can add claim types without touching this file)."""
+    if isinstance(kind, str) and kind in CLAIMS:
+        return CLAIMS[kind]
+    if isinstance(kind, str) and "." in kind:
+        return import_object(kind, what="claim type")
+    raise ReproError(f"unknown claim type {kind!r}; known: {', '.join(CLAIMS)}, or an import path "
+                     "such as repro.methods.slingshot_claims.time_ratio")
+
+
 def evaluate(claims: list[dict], rows: list[dict], *, x: str | None = None) -> list[ClaimResult]:
     """Evaluate a study's claims; ``x`` (the study's axis) is the default for claims that take one."""
     results = []
     for spec in claims:
         spec = dict(spec)
         kind = spec.pop("type", None)
-        if kind not in CLAIMS:
-            raise ReproError(f"unknown claim type {kind!r}; known: {', '.join(CLAIMS)}")
-        fn = CLAIMS[kind]
+        fn = resolve_claim(kind)
         if x is not None and "x" in fn.__code__.co_varnames and "x" not in spec:
             spec["x"] = x
         try:
