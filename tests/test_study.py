@@ -109,3 +109,60 @@ def test_bad_grid_value_is_a_clear_error(tmp_path, quick_yaml):
 def test_missing_study_file(tmp_path):
     with pytest.raises(ReproError, match="repro list"):
         Study.load(tmp_path / "nope.yaml")
+
+
+def _cases_study(tmp_path):
+    path = tmp_path / "cases.yaml"
+    path.write_text(yaml.safe_dump({
+        "model": {"init_args": {"loss": "ce", "train_rule": "none"}},
+        "data": {"init_args": {"sampler": None}},
+        "grid": {
+            "method": {"ERM": {"model.init_args.loss": "ce"},
+                       "LDAM-DRW": {"model.init_args.loss": "ldam", "model.init_args.train_rule": "drw"},
+                       "CB-RS": {"data.init_args.sampler": "class_balanced"}},
+            "seed_everything": [0, 1],
+        },
+    }, sort_keys=False))
+    return Study.load(path)
+
+
+def test_named_cases_set_several_keys_and_record_the_case_name(tmp_path):
+    runs = _cases_study(tmp_path).runs()
+    assert [r.overrides for r in runs[:3]] == [{"method": "ERM", "seed": 0}, {"method": "ERM", "seed": 1},
+                                               {"method": "LDAM-DRW", "seed": 0}]
+    ldam = runs[2].config
+    assert get_dotted(ldam, "model.init_args.loss") == "ldam" and get_dotted(ldam, "model.init_args.train_rule") == "drw"
+    cbrs = runs[4].config
+    assert get_dotted(cbrs, "data.init_args.sampler") == "class_balanced"
+    assert get_dotted(cbrs, "model.init_args.loss") == "ce"  # untouched keys keep the base value
+    assert get_dotted(runs[0].config, "data.init_args.sampler") is None
+
+
+def test_cases_can_be_selected_on_the_command_line(tmp_path):
+    study = _cases_study(tmp_path)
+    runs = study.runs({"method": ["CB-RS"], "seed_everything": [3]})
+    assert [r.overrides for r in runs] == [{"method": "CB-RS", "seed": 3}]
+    with pytest.raises(ReproError, match="no case 'Focal'.*ERM, LDAM-DRW, CB-RS"):
+        study.runs({"method": ["Focal"]})
+
+
+def test_a_grid_key_must_be_a_list_or_cases(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"grid": {"method": {"ERM": "ce"}}}))
+    with pytest.raises(ReproError, match="named cases"):
+        Study.load(path)
+
+
+def test_a_stacked_run_becomes_one_row_per_member(tmp_path):
+    from repro.studies.runner import expand_members
+
+    result = {"overrides": {"eps": 1e-8}, "seconds": 3.0, "members": [{"seed": 0}, {"seed": 1}],
+              "metrics": {"member0/val/acc": 0.5, "member1/val/acc": 0.9, "member1/train/loss": 0.1, "lr": 1e-3}}
+    rows = expand_members(result, tmp_path)
+    assert rows == [
+        {"eps": 1e-8, "run_dir": str(tmp_path), "seconds": 3.0, "seed": 0, "member": 0, "val/acc": 0.5},
+        {"eps": 1e-8, "run_dir": str(tmp_path), "seconds": 3.0, "seed": 1, "member": 1, "val/acc": 0.9,
+         "train/loss": 0.1},
+    ]
+    plain = expand_members({"overrides": {"seed": 2}, "seconds": 1.0, "metrics": {"val/acc": 0.7}}, tmp_path)
+    assert plain == [{"seed": 2, "run_dir": str(tmp_path), "seconds": 1.0, "val/acc": 0.7}]

@@ -111,8 +111,28 @@ def _execute(job: Job, events: Any) -> dict:
         "steps": cli.trainer.global_step, "history": "metrics.csv",
         "noise": _jsonable(getattr(cli.datamodule, "noise", {})),
     }
+    members = getattr(cli.model, "members", None)
+    if members:  # a stacked run: N models in one process, each a row of the study (see expand_members)
+        result["members"] = _jsonable(list(members))
     (job.run_dir / "result.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def expand_members(result: dict, run_dir: Path) -> list[dict]:
+    """A run's results rows. A stacked run (several models of one architecture trained as one batched model)
+    declares ``members`` (``[{"seed": 0}, {"seed": 1}, ...]``) and logs each member's metrics under
+    ``member<i>/<metric>``; it becomes one row per member, as if each had been a run of its own, with
+    ``member: i`` so that its history columns (``member<i>/...`` in metrics.csv) can be found."""
+    common = {**result["overrides"], "run_dir": str(run_dir), "seconds": result["seconds"]}
+    members = result.get("members")
+    if not members:
+        return [{**common, **result["metrics"]}]
+    rows = []
+    for i, member in enumerate(members):
+        prefix = f"member{i}/"
+        metrics = {k[len(prefix):]: v for k, v in result["metrics"].items() if k.startswith(prefix)}
+        rows.append({**common, **member, "member": i, **metrics})
+    return rows
 
 
 def _jsonable(obj: Any) -> Any:
@@ -254,14 +274,13 @@ class StudyRunner:
                 return
 
     def collect(self) -> list[dict]:
-        """Results of every job of the grid that has finished, in grid order; also written as results.csv."""
+        """Results of every job of the grid that has finished, in grid order (a stacked run gives one row per
+        member); also written as results.csv."""
         rows = []
         for job in self.jobs:
             path = job.run_dir / "result.json"
             if path.exists():
-                result = json.loads(path.read_text())
-                rows.append({**result["overrides"], **result["metrics"], "run_dir": str(job.run_dir),
-                             "seconds": result["seconds"]})
+                rows += expand_members(json.loads(path.read_text()), job.run_dir)
         if rows:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             fields = list(dict.fromkeys(k for row in rows for k in row))

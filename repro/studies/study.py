@@ -7,6 +7,11 @@ three keys the single run ignores::
     grid:   {model.init_args.backbone.init_args.width: [1, 2, 4], seed_everything: [0, 1, 2]}
     claims: [{type: peak_exceeds_ends, ...}, ...]
 
+A grid key maps to a list of values, or to named cases: ``method: {ERM: {model.init_args.loss: ce},
+CB-RS: {data.init_args.sampler: class_balanced}}`` sets each case's dotted keys together and records
+the case's name under the grid key (``method: CB-RS``), for rows of a paper's table that differ in
+more than one setting.
+
 Each grid point is a run; its results are cached under a hash of its resolved config, so rerunning
 a study only runs what is missing.
 """
@@ -96,8 +101,10 @@ class Study:
         meta = raw.get("study") or {}
         grid = raw.get("grid") or {}
         for key, values in grid.items():
-            if not isinstance(values, list) or not values:
-                raise ReproError(f"{path}: grid key {key!r} must map to a non-empty list, got {values!r}")
+            cases = isinstance(values, dict) and values and all(isinstance(v, dict) for v in values.values())
+            if not cases and (not isinstance(values, list) or not values):
+                raise ReproError(f"{path}: grid key {key!r} must map to a non-empty list of values or to named "
+                                 f"cases {{name: {{dotted.key: value, ...}}}}, got {values!r}")
         base = {k: v for k, v in raw.items() if k not in ("study", "grid", "claims")}
         return cls(
             path=path,
@@ -113,13 +120,25 @@ class Study:
 
     def runs(self, overrides: dict[str, list] | None = None) -> list[RunSpec]:
         """Every grid point, in grid order (``overrides`` replace grid keys, e.g. a shorter width list)."""
-        grid = {**self.grid, **(overrides or {})}
+        grid = dict(self.grid)
+        for key, values in (overrides or {}).items():
+            if isinstance(self.grid.get(key), dict) and not isinstance(values, dict):  # a subset of the cases
+                unknown = [v for v in values if v not in self.grid[key]]
+                if unknown:
+                    raise ReproError(f"{self.path}: {key} has no case {unknown[0]!r}; its cases: "
+                                     f"{', '.join(self.grid[key])}")
+                values = {v: self.grid[key][v] for v in values}
+            grid[key] = values
         keys = list(grid)
         specs = []
-        for values in itertools.product(*(grid[k] for k in keys)):
+        for values in itertools.product(*(list(grid[k]) for k in keys)):
             cfg = copy.deepcopy(self.base)
             for key, value in zip(keys, values, strict=True):
-                set_dotted(cfg, key, value)
+                if isinstance(grid[key], dict):  # a named case: several dotted keys at once
+                    for dotted, setting in grid[key][value].items():
+                        set_dotted(cfg, dotted, setting)
+                else:
+                    set_dotted(cfg, key, value)
             specs.append(RunSpec({short_name(k): v for k, v in zip(keys, values, strict=True)}, cfg))
         return specs
 
