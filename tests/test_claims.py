@@ -124,3 +124,24 @@ def test_evaluate_fills_x_and_rejects_unknown_types():
         evaluate([{"type": "looks_good"}], rows(), x="width")
     with pytest.raises(ReproError, match="no results"):
         evaluate([{"type": "peak_exceeds_ends", "metric": "val/error"}], rows(), x="width")
+
+
+def test_a_claim_whose_runs_were_not_run_is_reported_not_raised():
+    from repro.studies.claims import evaluate
+
+    rows = [{"method": "ERM", "seed": 0, "err": 0.3}]
+    [result] = evaluate([{"type": "less_than", "name": "LDAM-DRW below ERM", "metric": "err",
+                          "a": {"method": "LDAM-DRW"}, "b": {"method": "ERM"}}], rows)
+    assert not result.passed and result.name == "LDAM-DRW below ERM"
+    assert result.measured.startswith("not evaluated") and "LDAM-DRW" in result.measured
+
+
+def test_less_than_per_seed_fails_when_one_seed_misses_the_margin():
+    # seed means: a = 0.20, b = 0.30 (gap 0.10 ≥ 0.05), but seed 1's own gap is 0.02
+    table = [{"m": "A", "seed": 0, "e": 0.15}, {"m": "A", "seed": 1, "e": 0.25},
+             {"m": "B", "seed": 0, "e": 0.33}, {"m": "B", "seed": 1, "e": 0.27}]
+    mean_only = less_than(table, metric="e", a={"m": "A"}, b={"m": "B"}, margin=0.05)
+    per_seed = less_than(table, metric="e", a={"m": "A"}, b={"m": "B"}, margin=0.05, per_seed=True)
+    assert mean_only.passed and not per_seed.passed
+    assert per_seed.values["gaps"] == pytest.approx([0.18, 0.02])
+    assert per_seed.expected == "B − A ≥ 0.05 for every seed" and "+0.180, +0.020" in per_seed.measured

@@ -28,8 +28,8 @@ def verdicts(tmp_path_factory):
 
 def test_gain_largest_at_is_registered():
     assert "gain_largest_at" in CLAIMS
-    assert len(Study.load(QUICK).claims) == 3
+    assert len(Study.load(QUICK).claims) == 4
 
 
 def test_every_quick_claim_passes(verdicts):
-    assert verdicts.count("| PASS |") == 3 and "| FAIL |" not in verdicts, verdicts
+    assert verdicts.count("| PASS |") == 4 and "| FAIL |" not in verdicts, verdicts

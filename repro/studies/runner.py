@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import time
+import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,10 @@ def _execute(job: Job, events: Any) -> dict:
     import wandb
 
     torch.set_num_threads(job.threads)
+    # Per-run warnings that say nothing about the results would repeat once per run under the study display:
+    # Lightning's use of a torch pytree API torch deprecated, and the log interval exceeding a short epoch.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
     for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
         logging.getLogger(name).setLevel(logging.WARNING)  # the study display replaces Lightning's banners
     ckpt = job.run_dir / "checkpoints" / "last.ckpt"
