@@ -88,6 +88,8 @@ class LDAMDRW(Classifier):
             )
         if drw_epoch < 0:
             raise ConfigValueError(f"model.init_args.drw_epoch must be >= 0, got {drw_epoch}")
+        # Decided before the base class builds the backbone(s): build_backbone swaps in the cosine head.
+        self.normed_head = loss.startswith("ldam") if normed_head is None else normed_head
         super().__init__(
             backbone, num_classes=num_classes, in_shape=in_shape, optimizer=optimizer, lr_scheduler=lr_scheduler,
             scheduler_interval=scheduler_interval, per_class_metrics=per_class_metrics, **kwargs,
@@ -95,20 +97,22 @@ class LDAMDRW(Classifier):
         self.loss_name, self.train_rule, self.drw_epoch = loss, train_rule, drw_epoch
         self.weights_kind, self.cb_beta = weights, cb_beta
         self.max_margin, self.scale, self.focal_gamma = max_margin, scale, focal_gamma
-        if normed_head is None:
-            normed_head = loss.startswith("ldam")
-        if normed_head:
-            head = getattr(self.backbone, "head", None)
-            if not isinstance(head, nn.Linear):
-                raise ReproError(
-                    f"model.init_args.normed_head needs a backbone with a Linear `head`; "
-                    f"{type(self.backbone).__name__} has none. Use a repro.models backbone or normed_head: false"
-                )
-            self.backbone.head = NormedLinear(head.in_features, head.out_features)
         # Filled from the datamodule at fit start (buffers so they follow the module's device).
         self.register_buffer("class_counts", torch.ones(self.num_classes), persistent=False)
         self.register_buffer("margins", torch.zeros(self.num_classes), persistent=False)
         self.register_buffer("class_weights", torch.ones(self.num_classes), persistent=False)
+
+    def build_backbone(self, factory) -> nn.Module:
+        network = super().build_backbone(factory)
+        if self.normed_head:
+            head = getattr(network, "head", None)
+            if not isinstance(head, nn.Linear):
+                raise ReproError(
+                    f"model.init_args.normed_head needs a backbone with a Linear `head`; "
+                    f"{type(network).__name__} has none. Use a repro.models backbone or normed_head: false"
+                )
+            network.head = NormedLinear(head.in_features, head.out_features)
+        return network
 
     def set_class_counts(self, counts: torch.Tensor) -> None:
         """Margins (Eq. 13) and re-weighting weights from per-class training counts."""
