@@ -91,3 +91,20 @@ FAKE_SOURCES = {
     "cifar10": lambda root: write_fake_cifar10(root, per_batch=1000),
     "cifar100": lambda root: write_fake_cifar100(root, n_train=10000, n_test=200),
 }
+
+
+def write_fake_svhn(root: Path, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """A small SVHN in the real format (``{train,test}_32x32.mat``: ``X`` (32, 32, 3, N) uint8, ``y`` (N, 1) with
+    label 10 for the digit 0), written with scipy; returns (X, y) of the test file."""
+    from scipy.io import savemat
+
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    for split in ("train", "test"):
+        x = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)
+        y = (np.arange(n) % 10 + 1).reshape(n, 1).astype(np.uint8)
+        savemat(root / f"{split}_32x32.mat", {"X": x, "y": y})
+    return x, y
+
+
+FAKE_SOURCES["svhn"] = write_fake_svhn

@@ -47,7 +47,7 @@ def test_precision_reset_at_epoch_start_and_accumulated_in_training() -> None:
 
 def test_mc_dropout_averages_masks_and_restores_eval() -> None:
     torch.manual_seed(0)
-    m = _model(spectral_bound=None, gp=None, mc_dropout_samples=50).eval()
+    m = _model(method="mc_dropout", mc_dropout_samples=50).eval()
     x = torch.randn(4, 2)
     probs = m(x).exp()
     torch.testing.assert_close(probs.sum(-1), torch.ones(4))

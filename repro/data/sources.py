@@ -84,6 +84,7 @@ SOURCES: dict[str, SourceInfo] = {
         SourceInfo("fashion_mnist", 10, (1, 28, 28), True, True, (0.2860,), (0.3530,)),
         SourceInfo("digits", 10, (64,), False, False, None, None),
         SourceInfo("mnist1d", 10, (40,), False, False, None, None),
+        SourceInfo("two_moons", 2, (2,), False, False, None, None),
     )
 }
 
@@ -117,6 +118,8 @@ def load_source(name: str, train: bool, root: str | Path | None = None, download
         return _load_fashion_mnist(train, root, download)
     if name == "digits":
         return _load_digits(train)
+    if name == "two_moons":
+        return _load_two_moons(train)
     return _load_mnist1d(train, root)
 
 
@@ -373,3 +376,16 @@ def _load_mnist1d(train: bool, root: Path) -> Split:
                 Path(tmp_name).unlink(missing_ok=True)
     x, y = (arrays["x"], arrays["y"]) if train else (arrays["x_test"], arrays["y_test"])
     return Split(torch.from_numpy(x), torch.from_numpy(y))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# two_moons: SNGP's toy data (repro.data.synthetic), generated with fixed seeds
+
+TWO_MOONS_TRAIN, TWO_MOONS_TEST = 1000, 500  # the tutorial's 1000 training points; a fresh draw for testing
+
+
+def _load_two_moons(train: bool) -> Split:
+    from repro.data.synthetic import two_moons
+
+    x, y = two_moons(TWO_MOONS_TRAIN, seed=0) if train else two_moons(TWO_MOONS_TEST, seed=1)
+    return Split(x, y)

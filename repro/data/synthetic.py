@@ -10,7 +10,10 @@ import numpy as np
 import torch
 from sklearn.datasets import make_moons
 
-__all__ = ["two_moons", "ood_cluster", "moons_grid", "distance_to_data"]
+__all__ = [
+    "two_moons", "ood_cluster", "moons_grid", "distance_to_data", "moons_ood_set", "moons_far_from_data",
+    "moons_near_data",
+]
 
 _SHIFT = np.array([[-0.1, 0.2], [0.1, -0.2]], dtype=np.float32)
 
@@ -38,3 +41,24 @@ def moons_grid(size: int = 100) -> torch.Tensor:
 def distance_to_data(points: torch.Tensor, data: torch.Tensor) -> torch.Tensor:
     """Euclidean distance of each point to its nearest training point."""
     return torch.cdist(points, data).amin(1)
+
+
+# Evaluation sets of the two-moons study (``repro.data.ood.OODDataModule`` calls them with the training inputs).
+FAR, NEAR = 1.0, 0.2  # grid points farther than FAR from every training point are "far"; nearer than NEAR "near"
+
+
+def moons_ood_set(train_x: torch.Tensor) -> torch.Tensor:
+    """The tutorial's OOD cluster (500 points around (2.5, −1.75))."""
+    return ood_cluster()
+
+
+def moons_far_from_data(train_x: torch.Tensor) -> torch.Tensor:
+    """Grid points farther than 1.0 from every training point (the card's claim 1)."""
+    grid = moons_grid()
+    return grid[distance_to_data(grid, train_x) > FAR]
+
+
+def moons_near_data(train_x: torch.Tensor) -> torch.Tensor:
+    """Grid points within 0.2 of a training point."""
+    grid = moons_grid()
+    return grid[distance_to_data(grid, train_x) < NEAR]

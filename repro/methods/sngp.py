@@ -5,37 +5,48 @@ bound c (``repro.models.spectral``, Eq. 7), and a random-feature GP output layer
 of the dense head (``repro.models.gp_head``, Eqs. 8–11). We implement the official code's form: one Gaussian-
 likelihood precision shared by all classes, reset at every epoch start, and mean-field logits (UB issue #288).
 
-The same module gives the baselines of the paper's tables: ``spectral_bound: null`` and ``gp: null`` is the
-deterministic network; ``mc_dropout_samples > 0`` averages the softmax over dropout masks at test time (MC dropout).
+The same module gives the baselines of the paper's tables, chosen by ``method`` so that one study grid runs them
+all on the same config: ``sngp`` uses the spectral norm and GP head as configured (``null`` switches either
+off); ``deterministic`` switches both off; ``mc_dropout`` is the deterministic network with ``mc_dropout_samples``
+dropout masks averaged at test time; ``ensemble`` trains ``ensemble_size`` plain networks together
+(``repro.methods.ensemble``). Evaluation (calibration, OOD AUROC/AUPR) is ``repro.methods.ood_eval``'s.
 
 The backbone must offer ``forward_features(x)`` (the penultimate representation) and a ``head`` (the dense output
 layer, replaced by the GP layer when ``gp`` is set).
+
+    repro reproduce sngp --study two_moons
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
 from repro.errors import ConfigValueError
-from repro.methods.base import BackboneFactory, Classifier
+from repro.methods.base import BackboneFactory
+from repro.methods.ensemble import Ensemble, ensemble_loss
+from repro.methods.ood_eval import UncertaintyClassifier
 from repro.models.gp_head import RandomFeatureGP
 from repro.models.spectral import apply_spectral_norm
 
+Method = Literal["sngp", "deterministic", "mc_dropout", "ensemble"]
 
-class SNGP(Classifier):
-    """Classifier with optional spectral normalization, GP head and MC dropout.
+
+class SNGP(UncertaintyClassifier):
+    """Classifier with optional spectral normalization, GP head, MC dropout, or a deep ensemble.
 
     Args:
-        backbone: a network with ``forward_features`` and ``head``.
+        backbone: a network with ``forward_features`` and ``head`` (``forward_features`` only needed with ``gp``).
+        method: which of the configured parts are used (see the module docstring).
         spectral_bound: c of the soft spectral norm; ``None`` switches it off.
         n_power_iterations: power-iteration steps per training step.
         conv_operator_norm: convolutions use the operator norm (else the reshaped kernel's norm).
         gp: keyword arguments of :class:`RandomFeatureGP` (``num_features``, ``kernel_scale``, ``ridge``,
             ``momentum``, ``mean_field_factor``, ...); ``None`` keeps the dense head.
-        mc_dropout_samples: if > 0, evaluation averages the softmax over this many dropout masks.
+        mc_dropout_samples: masks of the ``mc_dropout`` method (evaluation averages the softmax over them).
+        ensemble_size: members of the ``ensemble`` method (the paper's tables: 4).
         **kwargs: :class:`Classifier` arguments (optimizer, schedule, ...).
     """
 
@@ -43,20 +54,35 @@ class SNGP(Classifier):
         self,
         backbone: BackboneFactory,
         *,
+        method: Method = "sngp",
         spectral_bound: float | None = 0.9,
         n_power_iterations: int = 1,
         conv_operator_norm: bool = True,
         gp: dict[str, Any] | None = None,
         mc_dropout_samples: int = 0,
+        ensemble_size: int = 4,
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
+        if method not in ("sngp", "deterministic", "mc_dropout", "ensemble"):
+            raise ConfigValueError(f"`method` must be sngp, deterministic, mc_dropout or ensemble, got {method!r}")
         if mc_dropout_samples < 0:
             raise ConfigValueError(f"`mc_dropout_samples` must be >= 0, got {mc_dropout_samples}")
-        if not hasattr(self.backbone, "forward_features"):
+        if method == "mc_dropout" and mc_dropout_samples < 1:
+            raise ConfigValueError("method mc_dropout needs model.init_args.mc_dropout_samples >= 1")
+        if method != "sngp":  # the baselines: a plain network (plus MC dropout or more members)
+            spectral_bound, gp = None, None
+        mc_dropout_samples = mc_dropout_samples if method == "mc_dropout" else 0
+        if gp is not None and not hasattr(self.backbone, "forward_features"):
             name = type(self.backbone).__name__
-            raise ConfigValueError(f"model.init_args.backbone: SNGP needs forward_features, {name} has none")
+            raise ConfigValueError(f"model.init_args.backbone: the GP head needs forward_features, {name} has none")
+        self.method = method
         self.mc_dropout_samples = mc_dropout_samples
+        if method == "ensemble":
+            if ensemble_size < 1:
+                raise ConfigValueError(f"`ensemble_size` must be >= 1, got {ensemble_size}")
+            extra = [backbone(self.num_classes, self.in_shape) for _ in range(ensemble_size - 1)]
+            self.backbone = Ensemble([self.backbone, *extra])
         example = torch.zeros(2, *self.in_shape)
         if spectral_bound is not None:
             # The dense head is replaced (or is the output layer, which the paper leaves unnormalized) and frozen
@@ -76,6 +102,8 @@ class SNGP(Classifier):
                 width = self.backbone.forward_features(example).shape[-1]
             self.backbone.train(was)
             self.gp = RandomFeatureGP(width, self.num_classes, **gp)
+        # MC dropout, ensembles and MC GP samples give log-probabilities of an average, not logits.
+        self.outputs_logits = not (mc_dropout_samples or method == "ensemble" or (self.gp and self.gp.mc_samples > 0))
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.gp is None:
@@ -83,6 +111,8 @@ class SNGP(Classifier):
         return self.gp(self.backbone.forward_features(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         if self.training or self.mc_dropout_samples == 0:
             return self._logits(x)
         # MC dropout (Gal & Ghahramani 2016): dropout on at test time, log of the mean softmax over masks.
@@ -95,6 +125,11 @@ class SNGP(Classifier):
             for m in dropouts:
                 m.eval()
         return probs.clamp_min(1e-12).log()
+
+    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.method == "ensemble":
+            return ensemble_loss(logits, batch["y"])
+        return super().loss(logits, batch)
 
     def on_train_epoch_start(self) -> None:
         # Exact Laplace precision covers exactly one pass over the data: reset at each epoch start (card §3).

@@ -33,7 +33,9 @@ class RandomFeatureGP(nn.Module):
         num_classes: number of outputs.
         num_features: random features D (paper: 1024).
         kernel_scale: ℓ² of the RBF kernel; inputs are multiplied by 1/√kernel_scale.
-        normalize_input: LayerNorm on h before the features (the CIFAR recipe).
+        projection_dim: if set, a frozen random Gaussian projection h ↦ Rh (R ~ N(0, 1/in_features)) to this
+            width first (the CIFAR recipe: 640 → 128).
+        normalize_input: LayerNorm on (projected) h before the features (the CIFAR recipe).
         ridge: prior precision r (> 0).
         momentum: < 0 for the exact per-epoch precision; in [0, 1) for the momentum update.
         mean_field_factor: λ; < 0 disables the mean-field adjustment.
@@ -47,6 +49,7 @@ class RandomFeatureGP(nn.Module):
         num_classes: int,
         num_features: int = 1024,
         kernel_scale: float = 1.0,
+        projection_dim: int | None = None,
         normalize_input: bool = False,
         ridge: float = 1.0,
         momentum: float = -1.0,
@@ -66,6 +69,14 @@ class RandomFeatureGP(nn.Module):
         self.num_features, self.ridge, self.momentum = num_features, float(ridge), float(momentum)
         self.kernel_scale, self.mean_field_factor, self.mc_samples = kernel_scale, mean_field_factor, mc_samples
         self.feature_scale = math.sqrt(2.0 / num_features) if scale_features else 1.0
+        if projection_dim is not None and projection_dim < 1:
+            raise ConfigValueError(f"`projection_dim` must be >= 1 (or null), got {projection_dim}")
+        self.projection: torch.Tensor | None
+        if projection_dim is not None:
+            self.register_buffer("projection", torch.randn(projection_dim, in_features) / math.sqrt(in_features))
+            in_features = projection_dim
+        else:
+            self.projection = None
         self.norm = nn.LayerNorm(in_features) if normalize_input else nn.Identity()
         self.register_buffer("rff_weight", torch.randn(num_features, in_features))
         self.register_buffer("rff_bias", torch.rand(num_features) * 2 * math.pi)
@@ -76,7 +87,9 @@ class RandomFeatureGP(nn.Module):
 
     # -- features ----------------------------------------------------------------------------------
     def features(self, h: torch.Tensor) -> torch.Tensor:
-        """Φ(h) = s·cos(W h/√ℓ² + b), shape (B, D)."""
+        """Φ(h) = s·cos(W norm(R h)/√ℓ² + b), shape (B, D)."""
+        if self.projection is not None:
+            h = h @ self.projection.T
         h = self.norm(h) / math.sqrt(self.kernel_scale)
         return self.feature_scale * torch.cos(h @ self.rff_weight.T + self.rff_bias)
 
@@ -90,7 +103,8 @@ class RandomFeatureGP(nn.Module):
     def update_precision(self, phi: torch.Tensor) -> None:
         """Add one training batch: P += ΦᵀΦ (exact) or P ← m·P + (1−m)·ΦᵀΦ/B (momentum)."""
         phi = phi.detach().to(self.precision.dtype)
-        gram = phi.T @ phi
+        with torch.autocast(phi.device.type, enabled=False):  # never accumulate the precision in bf16
+            gram = phi.T @ phi
         if self.momentum < 0:
             self.precision.add_(gram)
         else:
@@ -119,8 +133,9 @@ class RandomFeatureGP(nn.Module):
         """σ²(x) = r·Φ(x)ᵀΣΦ(x), shape (B,)."""
         if self.covariance_stale:
             self.compute_covariance()
-        cov = self.covariance.to(phi.dtype)
-        return self.ridge * ((phi @ cov) * phi).sum(-1)
+        phi = phi.float()
+        with torch.autocast(phi.device.type, enabled=False):
+            return self.ridge * ((phi @ self.covariance.float()) * phi).sum(-1)
 
     # -- prediction --------------------------------------------------------------------------------
     def forward(self, h: torch.Tensor) -> torch.Tensor:
