@@ -47,7 +47,7 @@ class UncertaintyClassifier(Classifier):
         logits = self(batch["x"])
         self.collected[split].update(logits.float())
         if split in self.id_splits:
-            self.metrics_of(split).update(logits, batch["y"], batch["y_clean"])
+            self._update_metrics(split, logits, batch)
             self.collected_y[split].update(batch["y_clean"].float())
 
     def on_validation_epoch_end(self) -> None:

@@ -64,6 +64,9 @@ class SNGP(UncertaintyClassifier):
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
+        if self.stack_seeds:
+            raise ConfigValueError("SNGP's evaluation needs one model per run: drop model.init_args.stack_seeds and "
+                                   "list the seeds in the grid (seed_everything) instead")
         if method not in ("sngp", "deterministic", "mc_dropout", "ensemble"):
             raise ConfigValueError(f"`method` must be sngp, deterministic, mc_dropout or ensemble, got {method!r}")
         if mc_dropout_samples < 0:
