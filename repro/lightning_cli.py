@@ -121,6 +121,7 @@ class ReproCLI(LightningCLI):
                 name=settings.name or run_dir.name,
                 tags=list(settings.tags),
                 config=self.resolved_config(),
+                members=list(getattr(self.model, "members", None) or []),
             )
         if trainer_cfg.get("default_root_dir") is None:
             kwargs["default_root_dir"] = str(run_dir)

@@ -86,18 +86,45 @@ class TrimHistoryOnResume(pl.Callback):
                 logger.experiment.drop_after(trainer.global_step)
 
 
+class MemberWandbLogger(WandbLogger):
+    """One stacked member's own W&B run: it keeps the ``member<i>/`` metrics with the prefix removed and
+    drops the other members' and the members' means, so W&B shows N ordinary runs for N stacked models."""
+
+    def __init__(self, member: int, **kwargs) -> None:
+        super().__init__(reinit="create_new", **kwargs)  # several W&B runs live in one process
+        self.member = member
+
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        own = f"member{self.member}/"
+        mine = {k[len(own):]: v for k, v in metrics.items() if k.startswith(own)}
+        shared = {k: v for k, v in metrics.items() if not k.startswith("member") and k not in mine}
+        super().log_metrics({**shared, **mine}, step)
+
+
+def finish_wandb(trainer: pl.Trainer) -> None:
+    """Finish every W&B run a trainer's loggers started (a stacked run has one per member)."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger._experiment.finish()
+
+
 def build_loggers(
-    run_dir: Path, *, project: str, group: str | None, name: str, tags: list[str], config: dict
+    run_dir: Path, *, project: str, group: str | None, name: str, tags: list[str], config: dict,
+    members: list[dict] | None = None,
 ) -> list[Logger]:
-    """CSVLogger always (``<run_dir>/metrics.csv``); WandbLogger unless W&B is disabled."""
+    """CSVLogger always (``<run_dir>/metrics.csv``); WandbLogger unless W&B is disabled — one W&B run per
+    member of a stacked model (``members``: ``[{"seed": 0}, ...]``), named and configured as that member."""
     loggers: list[Logger] = [HistoryCSVLogger(save_dir=str(run_dir), name="", version="")]
     mode = wandb_mode()
-    if mode != "disabled":
-        wandb = WandbLogger(
-            project=project, group=group, name=name, tags=tags, save_dir=str(run_dir),
-            offline=mode == "offline", config=config, settings={"silent": True},
-        )
-        loggers.append(wandb)
+    if mode == "disabled":
+        return loggers
+    common = {"project": project, "group": group, "tags": tags, "save_dir": str(run_dir),
+              "offline": mode == "offline", "settings": {"silent": True}}
+    if not members:
+        return [*loggers, WandbLogger(name=name, config=config, **common)]
+    for i, member in enumerate(members):
+        label = ",".join(f"{k}={v}" for k, v in member.items())
+        loggers.append(MemberWandbLogger(i, name=f"{name},{label}", config={**config, "member": member}, **common))
     return loggers
 
 

@@ -23,6 +23,7 @@ from jsonargparse import ArgumentError
 
 from repro.errors import ReproError
 from repro.lightning_cli import ReproCLI
+from repro.tracking import finish_wandb
 from repro.studies.progress import ProgressCallback, StudyProgress
 from repro.studies.study import RunSpec, Study, config_hash, set_dotted
 
@@ -106,8 +107,9 @@ def _execute(job: Job, events: Any) -> dict:
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt) if ckpt.exists() else None)
         cli.trainer.validate(cli.model, datamodule=cli.datamodule, verbose=False)
-    finally:
-        if wandb.run is not None:  # close this run's W&B record before the worker starts the next run
+    finally:  # close this run's W&B records (one per stacked member) before the worker starts the next run
+        finish_wandb(cli.trainer)
+        if wandb.run is not None:
             wandb.finish()
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
     result = {
