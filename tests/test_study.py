@@ -166,3 +166,11 @@ def test_a_stacked_run_becomes_one_row_per_member(tmp_path):
     ]
     plain = expand_members({"overrides": {"seed": 2}, "seconds": 1.0, "metrics": {"val/acc": 0.7}}, tmp_path)
     assert plain == [{"seed": 2, "run_dir": str(tmp_path), "seconds": 1.0, "val/acc": 0.7}]
+
+
+def test_workers_spread_round_robin_over_gpus():
+    from repro.studies.runner import worker_devices
+
+    assert worker_devices(8, 4) == ["0", "1", "2", "3", "0", "1", "2", "3"]
+    assert worker_devices(3, 1) == ["0", "0", "0"]  # several small runs share one GPU
+    assert worker_devices(2, 0) == [None, None]

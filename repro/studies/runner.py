@@ -150,7 +150,24 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _init_worker(threads: int) -> None:
+def _visible_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def worker_devices(workers: int, gpus: int) -> list[str | None]:
+    """The ``CUDA_VISIBLE_DEVICES`` of each pool worker: round-robin over the GPUs, so N workers on G GPUs
+    put ⌈N/G⌉ small runs on each GPU (several processes share a GPU that one small model leaves idle);
+    ``None`` (leave the environment alone) without GPUs."""
+    return [str(i % gpus) if gpus else None for i in range(workers)]
+
+
+def _init_worker(threads: int, devices: Any = None) -> None:
+    if devices is not None:  # before torch touches CUDA in this process
+        device = devices.get()
+        if device is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = device
     import torch
 
     torch.set_num_threads(threads)
@@ -255,8 +272,11 @@ class StudyRunner:
         failures = []
         with ctx.Manager() as manager:
             events = manager.Queue()
+            devices = manager.Queue()
+            for device in worker_devices(self.workers, _visible_gpus()):
+                devices.put(device)
             with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(self.threads,)) as pool:
+                                     initargs=(self.threads, devices)) as pool:
                 futures: dict[Future, Job] = {pool.submit(_execute, job, events): job for job in pending}
                 while futures:
                     self._drain(events, display)
