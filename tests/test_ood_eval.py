@@ -88,3 +88,12 @@ def test_method_switches_components_off() -> None:
 def test_bad_method_config_raises(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigValueError, match=match):
         SNGP(functools.partial(ResidualMLP, width=8, depth=1), num_classes=2, in_shape=(2,), **kwargs)
+
+
+def test_test_loop_logs_the_same_ood_metrics_as_validation(tmp_path) -> None:
+    model, dm, logged = _fit_and_validate("sngp", tmp_path)
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=tmp_path)
+    tested = {k: float(v) for k, v in trainer.test(model, datamodule=dm, verbose=False)[0].items()}
+    for key in ("test/accuracy", "test/ece", "test/nll", "ood_held_out/auroc", "ood_held_out/aupr_ds"):
+        assert tested[key] == pytest.approx(logged[key], abs=1e-6), key

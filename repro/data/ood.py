@@ -81,6 +81,7 @@ class OODDataModule(TensorDataModule):
         self.ood_splits = tuple(f"ood_{n}" for n in self.ood_sets)
         self.probe_splits = tuple(f"probe_{n}" for n in self.probe_sets)
         self.eval_splits = (*self.id_splits, *self.ood_splits, *self.probe_splits)
+        self.test_splits = ("test", *self.ood_splits, *self.probe_splits)  # what `repro test` evaluates
 
     @property
     def num_classes(self) -> int:
@@ -114,6 +115,9 @@ class OODDataModule(TensorDataModule):
                 self.splits[f"{prefix}_{name}"] = {"x": x, "y": zeros, "y_clean": zeros}
         if self.surface:
             self.surface_points = import_object(self.surface, what="data.init_args.surface")().float()
+
+    def test_dataloader(self):
+        return [self._loader(name, train=False) for name in self.test_splits]
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _keep_classes(self) -> torch.Tensor:

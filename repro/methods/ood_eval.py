@@ -34,33 +34,46 @@ class UncertaintyClassifier(Classifier):
 
     def setup(self, stage: str) -> None:
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        splits = getattr(dm, "eval_splits", ("val",))
+        splits = tuple(getattr(dm, "eval_splits", ("val",)))
         self.id_splits = tuple(getattr(dm, "id_splits", splits))
         self.ood_splits = tuple(getattr(dm, "ood_splits", ()))
-        self.extra_splits = tuple(s for s in splits if s not in self.id_splits)
+        self.test_splits = tuple(getattr(dm, "test_splits", ("test",)))
+        every = tuple(dict.fromkeys((*splits, *self.test_splits)))
         # Predictions of every evaluated split, gathered across DDP ranks by torchmetrics (cat).
-        self.collected = nn.ModuleDict({s: CatMetric(nan_strategy="disable") for s in splits})
-        self.collected_y = nn.ModuleDict({s: CatMetric(nan_strategy="disable") for s in self.id_splits})
+        self.collected = nn.ModuleDict({s: CatMetric(nan_strategy="disable") for s in every})
+        self.collected_y = nn.ModuleDict({s: CatMetric(nan_strategy="disable") for s in every})
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
-        split = self._eval_split(dataloader_idx)
+    def _collect(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])
         self.collected[split].update(logits.float())
-        if split in self.id_splits:
+        if split in self.id_splits or split == "test":
             self._update_metrics(split, logits, batch)
             self.collected_y[split].update(batch["y_clean"].float())
 
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._collect(self._eval_split(dataloader_idx), batch)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._collect(self.test_splits[dataloader_idx], batch)
+
     def on_validation_epoch_end(self) -> None:
-        self._log_splits(self.id_splits)
+        self._log_uncertainty(self.id_splits, [s for s in self.collected if s not in self.id_splits])
+
+    def on_test_epoch_end(self) -> None:
+        self._log_uncertainty(("test",), self.test_splits[1:])
+
+    def _log_uncertainty(self, id_splits: tuple[str, ...], extra: list[str] | tuple[str, ...]) -> None:
+        self._log_splits(id_splits)
         values: dict[str, float] = {}
-        out = {s: self.collected[s].compute() for s in self.collected}
-        for split in self.id_splits:
+        out = {s: self.collected[s].compute() for s in (*id_splits, *extra) if self.collected[s].update_count}
+        for split in id_splits:
             y = self.collected_y[split].compute().long()
             values.update({f"{split}/{k}": v for k, v in calibration_metrics(out[split], y).items()})
-        for split in (*self.id_splits, *self.extra_splits):
+        for split in out:
             values[f"{split}/confidence"] = float(out[split].float().softmax(-1).amax(-1).mean())
         for split in self.ood_splits:
-            values.update(self._ood_values(split, out["test"], out[split]))
+            if split in out:
+                values.update(self._ood_values(split, out["test"], out[split]))
         for metric in (*self.collected.values(), *self.collected_y.values()):
             metric.reset()
         self.log_dict(values, sync_dist=False)
