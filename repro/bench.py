@@ -14,6 +14,10 @@ cross-entropy, backward, optimizer step), in this one process, their timed repea
 * ``device+bf16+channels_last`` (GPU only, ``+compile`` with ``--compile``): what the library's fast path
   adds on top.
 
+``repro bench --stacked N`` times something else: N grokking transformers (``repro.models.transformer``,
+x÷y mod 97, batch 512, Adam) trained one at a time against the same N as one stacked model
+(``repro.stacking``), in model-steps/s, to ``<out>/bench_stacked.{csv,json}``.
+
 Each row reports images/s (median of ``--repeats``), its ratio to ``classic`` at the same batch size,
 achieved TFLOP/s from a ``FlopCounterMode`` count of one training step and, where the device's peak is
 known, the fraction of peak. Results go to ``<out>/bench.csv`` and ``<out>/bench.json``.
@@ -576,9 +580,118 @@ def write_results(rows: list[dict], s: Settings) -> tuple[Path, Path]:
     return csv_path, json_path
 
 
+# -- stacked models: N small models as one (repro.stacking) vs one at a time -----------------------------------
+
+
+def stacked_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="repro bench --stacked", description="Model-steps/s of N grokking transformers trained as one stacked "
+        "model (torch.func + vmap) against the same N trained one at a time, same device, same process.")
+    p.add_argument("--stacked", type=int, default=8, metavar="N", help="models (default: 8)")
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--depth", type=int, default=2)
+    p.add_argument("--prime", type=int, default=97, help="x÷y mod p data (default: 97)")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--steps", type=int, default=20, help="timed steps per repeat (default: 20)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--out", default="results/bench")
+    return p
+
+
+def _stacked_step_fn(mode: str, n: int, args: argparse.Namespace, device: torch.device, x, y):
+    from repro.models.transformer import Transformer
+    from repro.stacking import StackedModules
+
+    models = []
+    for seed in range(n):
+        torch.manual_seed(seed)
+        models.append(Transformer(int(y.max()) + 8, (x.shape[1],), width=args.width, depth=args.depth).to(device))
+    if mode == "stacked":
+        stacked = StackedModules(models).to(device)
+        opt = torch.optim.Adam(stacked.parameters(), lr=1e-3, betas=(0.9, 0.98))
+
+        def step() -> None:
+            logits = stacked(x)
+            loss = F.cross_entropy(logits.flatten(0, 1), y.repeat(n), reduction="sum") / len(y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return step
+    opts = [torch.optim.Adam(m.parameters(), lr=1e-3, betas=(0.9, 0.98)) for m in models]
+
+    def step() -> None:
+        for m, o in zip(models, opts, strict=True):
+            loss = F.cross_entropy(m(x), y)
+            o.zero_grad(set_to_none=True)
+            loss.backward()
+            o.step()
+    return step
+
+
+def run_stacked(args: argparse.Namespace) -> list[dict]:
+    """Rows ``one_at_a_time`` and ``stacked``: model-steps/s (median of repeats) and the ratio between them."""
+    from repro.data.modular import ModularDataModule
+
+    if args.stacked < 1 or args.steps < 1 or args.repeats < 1:
+        raise ReproError("--stacked, --steps and --repeats must be >= 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ReproError("--device cuda but no CUDA device is available")
+    on_gpu = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    device = torch.device("cuda" if on_gpu else "cpu")
+    data = ModularDataModule("/", prime=args.prime, train_fraction=0.5, batch_size=args.batch_size)
+    data.setup()
+    idx = torch.randperm(data.n_train, generator=torch.Generator().manual_seed(0))[: data.batch_size]
+    x, y = data.splits["train"]["x"][idx].to(device), data.splits["train"]["y"][idx].to(device)
+    device_name = torch.cuda.get_device_name(device) if on_gpu else f"{_cpu_name()} ({_cores()} cores)"
+    rows = []
+    for mode in ("one_at_a_time", "stacked"):
+        step = _stacked_step_fn(mode, args.stacked, args, device, x, y)
+        for _ in range(args.warmup):
+            step()
+        times = []
+        for _ in range(args.repeats):
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                step()
+            _sync(device)
+            times.append(time.perf_counter() - start)
+        rates = [args.stacked * args.steps / t for t in times]
+        rows.append({"mode": mode, "models": args.stacked, "batch": len(y), "model_steps_s": statistics.median(rates),
+                     "model_steps_s_min": min(rates), "model_steps_s_max": max(rates), "width": args.width,
+                     "depth": args.depth, "steps": args.steps, "repeats": args.repeats, "device": device_name,
+                     "torch": torch.__version__, "threads": torch.get_num_threads()})
+    for r in rows:
+        r["ratio"] = r["model_steps_s"] / rows[0]["model_steps_s"]
+    return rows
+
+
+def stacked_main(argv: list[str]) -> int:
+    """``repro bench --stacked N``: writes ``bench_stacked.csv`` and ``bench_stacked.json``."""
+    args = stacked_parser().parse_args(argv)
+    rows = run_stacked(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "bench_stacked.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "bench_stacked.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    for r in rows:
+        print(f"{r['mode']:>14}: {r['model_steps_s']:8.1f} model-steps/s ({r['ratio']:.2f}×), {r['models']} "
+              f"transformers, batch {r['batch']}, {r['device']}")
+    print(f"wrote {out / 'bench_stacked.csv'} and {out / 'bench_stacked.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``repro bench``; returns the exit status."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a == "--stacked" or a.startswith("--stacked=") for a in argv):
+        return stacked_main(argv)
+    args = build_parser().parse_args(argv)
     s = resolve(args)
     busy = busy_cores()
     if busy is not None and busy > 0.25:

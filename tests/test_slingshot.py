@@ -35,7 +35,7 @@ def _history(path: Path) -> dict[str, dict[int, float]]:
 def _fit(tmp_path, name, *, seeds=None, seed=0, steps=12, backbone=_mlp, **kwargs) -> tuple[Slingshot, dict]:
     pl.seed_everything(seed)
     data = ModularDataModule("/", prime=11, train_fraction=0.5, batch_size=16)
-    model = Slingshot(backbone, num_classes=data.num_classes, seeds=seeds, **kwargs)
+    model = Slingshot(backbone, num_classes=data.num_classes, stack_seeds=seeds, **kwargs)
     logger = pl.loggers.CSVLogger(tmp_path, name=name, version="")
     trainer = pl.Trainer(max_steps=steps, val_check_interval=4, check_val_every_n_epoch=None, log_every_n_steps=1,
                          logger=logger, enable_progress_bar=False, enable_model_summary=False,
@@ -122,7 +122,7 @@ def test_optimizers_get_exactly_the_configured_values():
 
 
 @pytest.mark.parametrize("kwargs, match", [({"optimizer": "lion"}, "unknown"), ({"lr": 0.0}, "lr=0.0"),
-                                           ({"seeds": [1, 1]}, "distinct")])
+                                           ({"stack_seeds": [1, 1]}, "distinct")])
 def test_bad_module_values_are_config_errors(kwargs, match):
     with pytest.raises(ConfigValueError, match=match):
         Slingshot(_mlp, num_classes=17, **kwargs)
@@ -183,7 +183,7 @@ def test_feature_change_is_relative_change_across_one_update():
     torch.manual_seed(0)
     data = ModularDataModule("+", prime=7, train_fraction=0.5, batch_size=0)
     data.setup()
-    model = Slingshot(_mlp, num_classes=data.num_classes, seeds=[0, 1])
+    model = Slingshot(_mlp, num_classes=data.num_classes, stack_seeds=[0, 1])
     probe = data.splits["train"]["x"]
     before = model(probe, return_features=True)[1][0].detach().clone()
     with torch.no_grad():
@@ -193,7 +193,7 @@ def test_feature_change_is_relative_change_across_one_update():
     cb = FeatureChange(every=1)
     cb._before = (before,)
     logged = {}
-    model.log_members = lambda values, every_step=True: logged.update(values)
+    model.log_members = logged.update
     model.trainer = type("T", (), {"datamodule": data})()  # noqa: the callback reads the probe from the datamodule
     cb.on_train_batch_end(model.trainer, model, None, None, 0)
     want = (after - before).flatten(1).norm(dim=1) / before.flatten(1).norm(dim=1)
@@ -229,7 +229,7 @@ def test_update_sharpness_equals_the_quadratic_form_of_the_hessian():
             p.add_(u[i : i + p.numel()].view_as(p))
             i += p.numel()
     logged = {}
-    model.log_members = lambda values, every_step=True: logged.update(values)
+    model.log_members = logged.update
     cb.on_train_batch_end(None, model, None, None, 0)
     torch.testing.assert_close(logged["sharpness/update"], want.reshape(1), rtol=1e-4, atol=1e-6)
     assert abs(float(want)) > 1e-4

@@ -112,3 +112,17 @@ def test_batchnorm_and_mixed_architectures_are_refused():
         StackedModules([MLP(3, (4,), width=6), MLP(3, (4,), width=7)])
     with pytest.raises(ReproError, match="at least one"):
         StackedModules([])
+
+
+def test_bench_stacked_mode_writes_both_rows_and_their_ratio(tmp_path):
+    import json
+
+    from repro.bench import main
+
+    argv = ["--stacked", "3", "--width", "16", "--prime", "11", "--batch-size", "32", "--steps", "2", "--repeats", "1",
+            "--warmup", "1", "--device", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "bench_stacked.json").read_text())["rows"]
+    assert [r["mode"] for r in rows] == ["one_at_a_time", "stacked"]
+    assert all(r["models"] == 3 and r["batch"] == 32 and r["model_steps_s"] > 0 for r in rows)
+    assert rows[0]["ratio"] == 1.0 and rows[1]["ratio"] == rows[1]["model_steps_s"] / rows[0]["model_steps_s"]

@@ -22,7 +22,7 @@ class LastLayerNorm(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.global_step % self.every == 0:
             w = pl_module.head_weights().detach()
-            pl_module.log_members({"weights/last_layer_norm": w.flatten(1).norm(dim=1)}, every_step=self.every == 1)
+            pl_module.log_members({"weights/last_layer_norm": w.flatten(1).norm(dim=1)})
 
 
 class FeatureChange(pl.Callback):
@@ -48,7 +48,7 @@ class FeatureChange(pl.Callback):
         pl_module.log_members({
             f"features/change_l{i + 1}": (a - b).flatten(1).norm(dim=1) / b.flatten(1).norm(dim=1).clamp_min(1e-30)
             for i, (a, b) in enumerate(zip(after, self._before, strict=True))
-        }, every_step=self.every == 1)
+        })
         self._before = None
 
 
@@ -82,4 +82,4 @@ class UpdateSharpness(pl.Callback):
         # The members' losses are independent, so H is block-diagonal and each block gives its own uᵀHu.
         uhu = sum(pl_module.member_sum(u[k] * hu[k]) for k in u)
         uu = sum(pl_module.member_sum(u[k] * u[k]) for k in u)
-        pl_module.log_members({"sharpness/update": uhu / uu.clamp_min(1e-30)}, every_step=self.every == 1)
+        pl_module.log_members({"sharpness/update": uhu / uu.clamp_min(1e-30)})

@@ -118,6 +118,8 @@ class ModularDataModule(pl.LightningDataModule):
     """``a ∘ b mod p`` split at random into training and validation equations.
 
     Args:
+        source: the dataset's name, ``modular`` (generated here; it names the data like
+            ``TensorDataModule.source`` does, so tools that read a config's data source find one).
         operation: ``+``, ``-``, ``*``, ``/`` (b ≠ 0) or ``x^2+y^2``.
         prime: the modulus p (a prime).
         train_fraction: share of all equations in the training split, in (0, 1).
@@ -128,10 +130,14 @@ class ModularDataModule(pl.LightningDataModule):
         seed: seed of the per-epoch batch order.
     """
 
-    def __init__(self, operation: str = "/", *, prime: int = 97, train_fraction: float = 0.5, split_seed: int = 0,
+    def __init__(self, operation: str = "/", *, source: str = "modular", prime: int = 97, train_fraction: float = 0.5,
+                 split_seed: int = 0,
                  batch_size: int | None = None, eval_batch_size: int = 8192,
                  eval_splits: tuple[str, ...] = ("val", "train"), seed: int = 0) -> None:
         super().__init__()
+        if source != "modular":
+            raise ConfigValueError(f"data.init_args.source={source!r}: ModularDataModule generates 'modular' only")
+        self.source = source
         self.a, self.b, self.c = operation_table(operation, prime)  # validates prime and operation
         self.n_train = split_sizes(len(self.c), train_fraction)
         if batch_size is not None and batch_size < 0:

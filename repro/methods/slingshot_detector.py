@@ -9,9 +9,13 @@ and after it (a cycle is the stretch of fast norm growth that ends at a spike).
 
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+
+from repro.errors import ReproError
 
 
 @dataclass
@@ -89,3 +93,54 @@ def detect_slingshots(steps, loss, *, train_acc=None, norm_steps=None, norm=None
             spike.slope_after = _slope(ns, nv, spike.end_step, spike.end_step + window)
         spikes.append(spike)
     return spikes
+
+
+# -- a run's logged history ------------------------------------------------------------------------------------
+
+History = dict[str, tuple[np.ndarray, np.ndarray]]
+_CACHE: dict[tuple[str, float], History] = {}
+
+
+def load_history(run_dir: str | Path) -> History:
+    """Every metric of ``<run_dir>/metrics.csv`` as (steps, values), in logged order (cached per file version)."""
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():
+        raise ReproError(f"no history at {path}; did the run finish?")
+    key = (str(path), path.stat().st_mtime)
+    if key not in _CACHE:
+        cols: dict[str, tuple[list, list]] = {}
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                step = int(float(row["step"]))
+                for name, value in row.items():
+                    if value not in ("", None) and name not in ("step", "epoch"):
+                        s, v = cols.setdefault(name, ([], []))
+                        s.append(step)
+                        v.append(float(value))
+        _CACHE[key] = {k: (np.array(s), np.array(v)) for k, (s, v) in cols.items()}
+    return _CACHE[key]
+
+
+def metric_of(row: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """One study row's history of ``metric``: ``member{i}/<metric>`` for a member of a stacked run."""
+    name = f"member{row['member']}/{metric}" if row.get("member") is not None else metric
+    history = load_history(row["run_dir"])
+    if name not in history:
+        raise ReproError(f"{row['run_dir']}: no logged {name!r}; logged: {', '.join(sorted(history)) or 'nothing'}")
+    return history[name]
+
+
+def spikes_of(row: dict, **detector: float) -> list[Spike]:
+    """The slingshots of one study row (its per-step loss, accuracy and last-layer norm)."""
+    steps, loss = metric_of(row, "fit/loss")
+    _, error = metric_of(row, "fit/error")
+    norm_steps, norm = metric_of(row, "weights/last_layer_norm")
+    return detect_slingshots(steps, loss, train_acc=1 - error, norm_steps=norm_steps, norm=norm, **detector)
+
+
+def generalization_times(row: dict, *, train_threshold: float = 0.99, val_threshold: float = 0.95):
+    """(t_tr, t_val): first step with per-step training accuracy ≥ ``train_threshold`` and first
+    validation pass with accuracy ≥ ``val_threshold`` (None when never reached)."""
+    steps, error = metric_of(row, "fit/error")
+    vs, va = metric_of(row, "val/acc")
+    return first_step_at_least(steps, 1 - error, train_threshold), first_step_at_least(vs, va, val_threshold)

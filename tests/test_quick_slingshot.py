@@ -1,0 +1,42 @@
+"""The quick Slingshot study really trained (configs/slingshot/quick.yaml): every claim must PASS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro.studies.study import Study
+
+pytestmark = pytest.mark.slow
+QUICK = Path(__file__).resolve().parents[1] / "configs" / "slingshot" / "quick.yaml"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """Run the whole study once (2 workers × 1 thread, seeds stacked in each run) and read its report."""
+    out = tmp_path_factory.mktemp("slingshot_quick")
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", "slingshot", "--scale", "quick", "--workers", "2",
+                    "--threads", "1", "--no-progress", "--out", str(out)], check=False, env=env, timeout=1200)
+    return out / "slingshot" / "quick"
+
+
+def test_every_quick_claim_passes(report):
+    text = (report / "report.md").read_text()
+    n = len(Study.load(QUICK).claims)
+    assert text.count("| PASS |") == n and "| FAIL |" not in text, text
+
+
+def test_one_row_per_seed_and_the_figures(report):
+    import csv
+
+    with open(report / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r["setting"], r["seed"]) for r in rows) == sorted(
+        (s, str(i)) for s in ("adam_eps1e-8", "adam_eps1e-5", "adamw_wd1", "sgd") for i in range(3))
+    assert (report / "dynamics_adam_eps1e-8.png").stat().st_size > 10_000
+    assert (report / "optimizers.png").stat().st_size > 10_000
