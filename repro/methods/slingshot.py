@@ -93,6 +93,8 @@ class Slingshot(Classifier):
                     torch.manual_seed(seed)
                     members.append(backbone(num_classes, self.in_shape))
             self.backbone = StackedModules(members)
+        if sharpness_every and not self.stacked and hasattr(self.backbone, "prepare_for_vmap"):
+            self.backbone.prepare_for_vmap()  # fused attention has no forward-mode AD (the Hessian-vector product)
         self.norm_every, self.sharpness_every = norm_every, sharpness_every
         self.feature_change_every = feature_change_every
         self._eval: dict[str, torch.Tensor] = {}

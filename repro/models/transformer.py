@@ -90,7 +90,8 @@ class Transformer(nn.Module):
         self.head = nn.Linear(width, num_classes, bias=False)
 
     def prepare_for_vmap(self) -> None:
-        """Switch to explicit attention (see :class:`CausalSelfAttention`); ``repro.stacking`` calls it."""
+        """Switch to explicit attention (see :class:`CausalSelfAttention`) for torch.func transforms: ``vmap``
+        (``repro.stacking`` calls this) and forward-mode AD (the update-sharpness Hessian-vector product)."""
         for m in self.modules():
             if isinstance(m, CausalSelfAttention):
                 m.explicit = True
