@@ -233,3 +233,35 @@ def test_update_sharpness_equals_the_quadratic_form_of_the_hessian():
     cb.on_train_batch_end(None, model, None, None, 0)
     torch.testing.assert_close(logged["sharpness/update"], want.reshape(1), rtol=1e-4, atol=1e-6)
     assert abs(float(want)) > 1e-4
+
+
+def test_stacked_sharpness_is_each_members_own():
+    data = ModularDataModule("/", prime=7, train_fraction=0.5, batch_size=0)
+    data.setup()
+    batch = dict(data.splits["train"])
+
+    def factory(c, s):
+        return Transformer(c, s, width=16, heads=2)
+
+    def sharpness(model, noise_seed):
+        cb = UpdateSharpness(every=1)
+        cb._state = ({k: v.detach().clone() for k, v in model.functional_params().items()}, batch)
+        gen = torch.Generator().manual_seed(noise_seed)
+        with torch.no_grad():
+            for p in model.functional_params().values():
+                shape = p.shape[1:] if model.stacked else p.shape  # one draw per member shape, broadcast
+                p.add_(torch.randn(shape, generator=gen) * 1e-2)
+        logged = {}
+        model.log_members = logged.update
+        cb.on_train_batch_end(None, model, None, None, 0)
+        return logged["sharpness/update"]
+
+    stacked = Slingshot(factory, num_classes=data.num_classes, stack_seeds=[3, 4], sharpness_every=1)
+    singles = []
+    for seed in (3, 4):
+        torch.manual_seed(seed)
+        singles.append(Slingshot(factory, num_classes=data.num_classes, sharpness_every=1))
+    got = sharpness(stacked, noise_seed=0)  # the same update u for both members
+    want = torch.cat([sharpness(single, noise_seed=0) for single in singles])
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)
+    assert not torch.allclose(got[0], got[1])
