@@ -57,3 +57,16 @@ def test_shape_mismatch_names_both_shapes() -> None:
 def test_bad_config_is_a_clear_error(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigValueError, match=match):
         OODDataModule("digits", **{"eval_splits": ("test",), **kwargs})
+
+
+def test_two_moons_source_is_the_tutorial_data() -> None:
+    from repro.data.sources import source_info
+    from repro.data.synthetic import two_moons
+
+    train, test = load_source("two_moons", train=True), load_source("two_moons", train=False)
+    x, y = two_moons(1000, seed=0)
+    torch.testing.assert_close(train.x, x)
+    torch.testing.assert_close(train.y, y)
+    assert len(test) == 500 and not torch.equal(test.x[:10], x[:10])  # a fresh draw
+    info = source_info("two_moons")
+    assert (info.num_classes, info.in_shape, info.needs_download) == (2, (2,), False)
