@@ -265,3 +265,25 @@ def test_stacked_sharpness_is_each_members_own():
     want = torch.cat([sharpness(single, noise_seed=0) for single in singles])
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)
     assert not torch.allclose(got[0], got[1])
+
+
+def test_a_resumed_run_continues_exactly(tmp_path):
+    """Stop at step 5 (mid-epoch of the batch order), resume from the checkpoint: the same losses as one run."""
+
+    def fit(name, steps, ckpt=None):
+        pl.seed_everything(0)
+        data = ModularDataModule("/", prime=11, train_fraction=0.5, batch_size=16)  # 3 batches per epoch
+        model = Slingshot(_mlp, num_classes=data.num_classes, stack_seeds=[0, 1], feature_change_every=None)
+        logger = pl.loggers.CSVLogger(tmp_path, name=name, version="")
+        saver = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / name / "ckpt", save_last=True, save_top_k=0,
+                                             every_n_train_steps=5)
+        pl.Trainer(max_steps=steps, limit_val_batches=0, log_every_n_steps=1, logger=logger, callbacks=[saver],
+                   enable_progress_bar=False, enable_model_summary=False, accelerator="cpu").fit(
+            model, datamodule=data, ckpt_path=ckpt)
+        return _history(Path(logger.log_dir) / "metrics.csv")["member1/fit/loss"]
+
+    whole = fit("whole", 10)
+    first = fit("part", 5)
+    second = fit("resumed", 10, ckpt=str(tmp_path / "part" / "ckpt" / "last.ckpt"))
+    assert sorted(first) == [0, 1, 2, 3, 4] and sorted(second) == [5, 6, 7, 8, 9]
+    np.testing.assert_allclose([{**first, **second}[s] for s in range(10)], [whole[s] for s in range(10)], rtol=1e-6)
