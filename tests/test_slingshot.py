@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -194,8 +195,7 @@ def test_feature_change_is_relative_change_across_one_update():
     cb._before = (before,)
     logged = {}
     model.log_members = logged.update
-    model.trainer = type("T", (), {"datamodule": data})()  # noqa: the callback reads the probe from the datamodule
-    cb.on_train_batch_end(model.trainer, model, None, None, 0)
+    cb.on_train_batch_end(SimpleNamespace(datamodule=data), model, None, None, 0)  # the probe: the datamodule's
     want = (after - before).flatten(1).norm(dim=1) / before.flatten(1).norm(dim=1)
     torch.testing.assert_close(logged["features/change_l1"], want)
 

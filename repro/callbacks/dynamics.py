@@ -33,18 +33,18 @@ class FeatureChange(pl.Callback):
         self.every, self.probe_size = every, probe_size
         self._before: tuple[torch.Tensor, ...] | None = None
 
-    def _features(self, pl_module) -> tuple[torch.Tensor, ...]:
-        x = pl_module.trainer.datamodule.splits["train"]["x"][: self.probe_size]
+    def _features(self, trainer, pl_module) -> tuple[torch.Tensor, ...]:
+        x = trainer.datamodule.splits["train"]["x"][: self.probe_size]
         with torch.no_grad():
             return pl_module(x, return_features=True)[1]
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._before = self._features(pl_module) if trainer.global_step % self.every == 0 else None
+        self._before = self._features(trainer, pl_module) if trainer.global_step % self.every == 0 else None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self._before is None:
             return
-        after = self._features(pl_module)
+        after = self._features(trainer, pl_module)
         pl_module.log_members({
             f"features/change_l{i + 1}": (a - b).flatten(1).norm(dim=1) / b.flatten(1).norm(dim=1).clamp_min(1e-30)
             for i, (a, b) in enumerate(zip(after, self._before, strict=True))
