@@ -101,7 +101,8 @@ def test_far_points_get_higher_variance_and_mc_option_runs() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "key"),
-    [({"ridge": 0.0}, "ridge"), ({"num_features": 0}, "num_features"), ({"kernel_scale": -1}, "kernel")],
+    [({"ridge": 0.0}, "ridge"), ({"num_features": 0}, "num_features"), ({"kernel_scale": -1}, "kernel"),
+     ({"projection_dim": 0}, "projection_dim")],
 )
 def test_bad_config_raises(kwargs: dict, key: str) -> None:
     with pytest.raises(ConfigValueError, match=key):
@@ -127,3 +128,16 @@ def test_scores_and_ood_metrics() -> None:
     assert perfect == {"auroc": 1.0, "aupr": 1.0}
     inverted = ood_metrics(torch.tensor([0.8, 0.9]), torch.tensor([0.1, 0.2]))
     assert inverted["auroc"] == 0.0
+
+
+def test_features_stay_fp32_under_bf16_autocast_and_projection_is_frozen() -> None:
+    torch.manual_seed(0)
+    head = RandomFeatureGP(16, 3, num_features=64, projection_dim=4, normalize_input=True)
+    h = torch.randn(5, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        phi = head.features(h)
+    assert phi.dtype == torch.float32
+    torch.testing.assert_close(phi, head.features(h))
+    assert head.projection.shape == (4, 16) and "projection" not in dict(head.named_parameters())
+    expected = head.feature_scale * torch.cos(head.norm(h @ head.projection.T) @ head.rff_weight.T + head.rff_bias)
+    torch.testing.assert_close(head.features(h), expected)

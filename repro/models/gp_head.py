@@ -88,10 +88,13 @@ class RandomFeatureGP(nn.Module):
     # -- features ----------------------------------------------------------------------------------
     def features(self, h: torch.Tensor) -> torch.Tensor:
         """Φ(h) = s·cos(W norm(R h)/√ℓ² + b), shape (B, D)."""
-        if self.projection is not None:
-            h = h @ self.projection.T
-        h = self.norm(h) / math.sqrt(self.kernel_scale)
-        return self.feature_scale * torch.cos(h @ self.rff_weight.T + self.rff_bias)
+        # In fp32 even under bf16 autocast: phases W h of size ~10 lose the kernel in bf16's 3 significant digits.
+        with torch.autocast(h.device.type, enabled=False):
+            h = h.float()
+            if self.projection is not None:
+                h = h @ self.projection.T
+            h = self.norm(h) / math.sqrt(self.kernel_scale)
+            return self.feature_scale * torch.cos(h @ self.rff_weight.T + self.rff_bias)
 
     # -- posterior bookkeeping ---------------------------------------------------------------------
     def reset_precision(self) -> None:
