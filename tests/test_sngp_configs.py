@@ -28,10 +28,12 @@ def test_fake_svhn_loads_with_zero_relabelled(tmp_path, no_svhn_md5) -> None:
     torch.testing.assert_close(split.y, torch.from_numpy(y[:, 0].astype("int64") % 10))
 
 
-@pytest.mark.parametrize("name", ["paper", "paper_cifar100"])
-def test_paper_config_trains_one_step_with_ood_sets(name, tmp_path, monkeypatch, no_md5_check, no_svhn_md5) -> None:
+@pytest.mark.parametrize(("name", "method"), [("paper", "sngp"), ("paper_cifar100", "sngp"), ("paper", "ensemble"),
+                                            ("paper", "mc_dropout")])
+def test_paper_config_trains_one_step_with_ood_sets(name, method, tmp_path, monkeypatch, no_md5_check,
+                                                    no_svhn_md5) -> None:
     study = Study.load(CONFIGS / "sngp" / f"{name}.yaml")
-    cfg = study.runs({"model.init_args.method": ["sngp"]})[-1].config
+    cfg = study.runs({"model.init_args.method": [method]})[-1].config
     data = cfg["data"]["init_args"]
     for source in {data["source"], *data["ood_sets"].values()}:
         FAKE_SOURCES[source](tmp_path / "data")
@@ -43,7 +45,8 @@ def test_paper_config_trains_one_step_with_ood_sets(name, tmp_path, monkeypatch,
     cli = ReproCLI(args=cfg, run=False)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     metrics = cli.trainer.callback_metrics
-    assert cli.trainer.global_step == 1 and cli.model.gp is not None
-    assert {"test/ece", "ood_svhn/auroc", "ood_svhn/aupr_ds"} <= set(metrics)
+    assert cli.trainer.global_step == 1 and (cli.model.gp is not None) == (method == "sngp")
+    assert {"test/ece", "test/nll", "ood_svhn/auroc", "ood_svhn/aupr"} <= set(metrics)
+    assert ("ood_svhn/aupr_ds" in metrics) == (method == "sngp")  # DS needs logits, not averaged probabilities
     other = "cifar100" if data["source"] == "cifar10" else "cifar10"
     assert f"{other}" in data["ood_sets"] and f"ood_{other}/aupr" in metrics
