@@ -287,3 +287,11 @@ def test_a_resumed_run_continues_exactly(tmp_path):
     second = fit("resumed", 10, ckpt=str(tmp_path / "part" / "ckpt" / "last.ckpt"))
     assert sorted(first) == [0, 1, 2, 3, 4] and sorted(second) == [5, 6, 7, 8, 9]
     np.testing.assert_allclose([{**first, **second}[s] for s in range(10)], [whole[s] for s in range(10)], rtol=1e-6)
+
+
+def test_a_spike_from_an_exact_zero_loss_is_an_infinite_jump():
+    loss = np.full(1000, 1e-7)
+    loss[400:700] = 0.0  # float32 softmax saturation
+    loss[700] = 2.0
+    (spike,) = detect_slingshots(np.arange(1000), loss)
+    assert spike.step == 700 and spike.pre_min == 0.0 and spike.jump == float("inf")

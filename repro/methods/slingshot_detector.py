@@ -29,7 +29,8 @@ class Spike:
 
     @property
     def jump(self) -> float:
-        return self.peak_loss / max(self.pre_min, 1e-45)
+        # float32 losses can reach exactly 0 (softmax saturation, card §8): any spike from 0 is an infinite jump
+        return self.peak_loss / self.pre_min if self.pre_min > 0 else float("inf")
 
     @property
     def slope_ratio(self) -> float | None:
