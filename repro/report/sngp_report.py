@@ -48,8 +48,8 @@ def uncertainty_surfaces(study, rows: list[dict], out: Path, *, methods: list[st
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=axes[0].tolist(), label="predictive uncertainty 1 − max p")
-    fig.suptitle(study.meta.get("title", study.name))
-    fig.savefig(out, dpi=120)
+    fig.suptitle(study.meta.get("title", study.name), y=1.03)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return out
 
