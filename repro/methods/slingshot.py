@@ -68,7 +68,7 @@ class Slingshot(Classifier):
             the update sharpness every this many steps (``None``: not at all); see ``repro.callbacks.dynamics``.
     """
 
-    def __init__(self, backbone: BackboneFactory, *, num_classes: int = 104, in_shape: Sequence[int] = (4,),
+    def __init__(self, backbone: BackboneFactory, *, num_classes: int = 103, in_shape: Sequence[int] = (4,),
                  optimizer: Optimizer = "adam", lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.98),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, warmup_steps: int = 10,
                  stack_seeds: list[int] | None = None, norm_every: int = 1, feature_change_every: int | None = 10,
