@@ -585,11 +585,15 @@ def write_results(rows: list[dict], s: Settings) -> tuple[Path, Path]:
 
 def stacked_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="repro bench --stacked", description="Model-steps/s of N grokking transformers trained as one stacked "
-        "model (torch.func + vmap) against the same N trained one at a time, same device, same process.")
+        prog="repro bench --stacked", description="Model-steps/s of N small models (grokking transformers, or the "
+        "double-descent MLP) trained as one stacked model (torch.func + vmap) against the same N trained one at a "
+        "time, same device, same process.")
     p.add_argument("--stacked", type=int, default=8, metavar="N", help="models (default: 8)")
-    p.add_argument("--width", type=int, default=128)
-    p.add_argument("--depth", type=int, default=2)
+    p.add_argument("--model", choices=("transformer", "mlp"), default="transformer",
+                   help="transformer: x÷y mod p, batch --batch-size; mlp: the double-descent quick MLP 64→w→10 "
+                        "on the full digits training set (1200 images, one full-batch step)")
+    p.add_argument("--width", type=int, default=None, help="default: 128 (transformer), 8 (mlp)")
+    p.add_argument("--depth", type=int, default=2, help="transformer layers")
     p.add_argument("--prime", type=int, default=97, help="x÷y mod p data (default: 97)")
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--steps", type=int, default=20, help="timed steps per repeat (default: 20)")
@@ -600,14 +604,33 @@ def stacked_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stacked_step_fn(mode: str, n: int, args: argparse.Namespace, device: torch.device, x, y):
+def _stacked_model(args: argparse.Namespace, x: torch.Tensor, y: torch.Tensor) -> nn.Module:
+    if args.model == "mlp":
+        return MLP(10, (x.shape[1],), width=args.width)
     from repro.models.transformer import Transformer
+
+    return Transformer(int(y.max()) + 8, (x.shape[1],), width=args.width, depth=args.depth)
+
+
+def _stacked_data(args: argparse.Namespace, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    if args.model == "mlp":
+        split = load_source("digits", train=True)
+        return split.x.to(device), split.y.to(device)  # already float pixels in [0, 1]
+    from repro.data.modular import ModularDataModule
+
+    data = ModularDataModule("/", prime=args.prime, train_fraction=0.5, batch_size=args.batch_size)
+    data.setup()
+    idx = torch.randperm(data.n_train, generator=torch.Generator().manual_seed(0))[: data.batch_size]
+    return data.splits["train"]["x"][idx].to(device), data.splits["train"]["y"][idx].to(device)
+
+
+def _stacked_step_fn(mode: str, n: int, args: argparse.Namespace, device: torch.device, x, y):
     from repro.stacking import StackedModules
 
     models = []
     for seed in range(n):
         torch.manual_seed(seed)
-        models.append(Transformer(int(y.max()) + 8, (x.shape[1],), width=args.width, depth=args.depth).to(device))
+        models.append(_stacked_model(args, x, y).to(device))
     if mode == "stacked":
         stacked = StackedModules(models).to(device)
         opt = torch.optim.Adam(stacked.parameters(), lr=1e-3, betas=(0.9, 0.98))
@@ -632,18 +655,15 @@ def _stacked_step_fn(mode: str, n: int, args: argparse.Namespace, device: torch.
 
 def run_stacked(args: argparse.Namespace) -> list[dict]:
     """Rows ``one_at_a_time`` and ``stacked``: model-steps/s (median of repeats) and the ratio between them."""
-    from repro.data.modular import ModularDataModule
-
+    if args.width is None:
+        args.width = 8 if args.model == "mlp" else 128
     if args.stacked < 1 or args.steps < 1 or args.repeats < 1:
         raise ReproError("--stacked, --steps and --repeats must be >= 1")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ReproError("--device cuda but no CUDA device is available")
     on_gpu = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     device = torch.device("cuda" if on_gpu else "cpu")
-    data = ModularDataModule("/", prime=args.prime, train_fraction=0.5, batch_size=args.batch_size)
-    data.setup()
-    idx = torch.randperm(data.n_train, generator=torch.Generator().manual_seed(0))[: data.batch_size]
-    x, y = data.splits["train"]["x"][idx].to(device), data.splits["train"]["y"][idx].to(device)
+    x, y = _stacked_data(args, device)
     device_name = torch.cuda.get_device_name(device) if on_gpu else f"{_cpu_name()} ({_cores()} cores)"
     rows = []
     for mode in ("one_at_a_time", "stacked"):
@@ -659,7 +679,7 @@ def run_stacked(args: argparse.Namespace) -> list[dict]:
             _sync(device)
             times.append(time.perf_counter() - start)
         rates = [args.stacked * args.steps / t for t in times]
-        rows.append({"mode": mode, "models": args.stacked, "batch": len(y), "model_steps_s": statistics.median(rates),
+        rows.append({"mode": mode, "model": args.model, "models": args.stacked, "batch": len(y), "model_steps_s": statistics.median(rates),
                      "model_steps_s_min": min(rates), "model_steps_s_max": max(rates), "width": args.width,
                      "depth": args.depth, "steps": args.steps, "repeats": args.repeats, "device": device_name,
                      "torch": torch.__version__, "threads": torch.get_num_threads()})
@@ -681,7 +701,7 @@ def stacked_main(argv: list[str]) -> int:
     (out / "bench_stacked.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     for r in rows:
         print(f"{r['mode']:>14}: {r['model_steps_s']:8.1f} model-steps/s ({r['ratio']:.2f}×), {r['models']} "
-              f"transformers, batch {r['batch']}, {r['device']}")
+              f"{r['model']}s of width {r['width']}, batch {r['batch']}, {r['device']}")
     print(f"wrote {out / 'bench_stacked.csv'} and {out / 'bench_stacked.json'}")
     return 0
 

@@ -107,3 +107,15 @@ def test_gpu_variants_are_left_out_on_cpu_with_a_note():
     assert s.batch_sizes == [8, 16] and s.width == 8 and s.images == 2048
     assert any(n.startswith("left out: device+bf16+channels_last+compile") for n in s.notes)
     assert any("torch thread" in n for n in s.notes)
+
+
+def test_stacked_bench_times_the_double_descent_mlp(tmp_path):
+    import json
+
+    argv = ["--stacked", "4", "--model", "mlp", "--steps", "2", "--repeats", "1", "--warmup", "1",
+            "--device", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "bench_stacked.json").read_text())["rows"]
+    assert [(r["mode"], r["model"], r["width"], r["batch"]) for r in rows] == [
+        ("one_at_a_time", "mlp", 8, 1200), ("stacked", "mlp", 8, 1200)]  # digits' full training set, width 8
+    assert rows[1]["ratio"] == rows[1]["model_steps_s"] / rows[0]["model_steps_s"]

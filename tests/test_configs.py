@@ -25,7 +25,7 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check):
     assert all(callable(resolve_claim(c["type"])) for c in study.claims)
     spec = study.runs()[-1]  # the last grid point: usually the largest model
     cfg = spec.config
-    source = cfg["data"]["init_args"]["source"]
+    source = cfg["data"].get("init_args", {}).get("source")
     if source in FAKE_SOURCES:  # paper scale: a small dataset in the real on-disk format
         FAKE_SOURCES[source](tmp_path / "data")
         monkeypatch.setenv("REPRO_DATA", str(tmp_path / "data"))
