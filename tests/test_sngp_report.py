@@ -68,3 +68,8 @@ def test_figures_are_drawn(tmp_path: Path) -> None:
     with pytest.raises(ReproError, match="method=ensemble"):
         uncertainty_surfaces(study, rows, tmp_path / "t.png", methods=["ensemble"])
     assert method_bars(study, ROWS, tmp_path / "b.png", metrics=["test/accuracy", "test/ece"]).stat().st_size > 5_000
+
+
+def test_claim_texts_keep_markdown_cells_whole() -> None:
+    res = close(ROWS, metric="test/accuracy", a={"method": "sngp"}, b={"method": "deterministic"}, tolerance=0.02)
+    assert "|" not in res.expected + res.measured + res.name

@@ -43,7 +43,8 @@ def at_most(rows, *, metric: str, value: float, where: dict | None = None, name:
 def close(rows, *, metric: str, a: dict, b: dict, tolerance: float, name: str | None = None) -> ClaimResult:
     """|mean metric of rows ``a`` − that of rows ``b``| ≤ ``tolerance`` (e.g. no accuracy cost)."""
     ma, mb = float(_values(rows, metric, a, "close").mean()), float(_values(rows, metric, b, "close").mean())
-    return ClaimResult(name or f"{metric}: {_fmt(a)} ≈ {_fmt(b)}", f"|{_fmt(a)} − {_fmt(b)}| ≤ {tolerance:g}",
+    expected = f"gap between {_fmt(a)} and {_fmt(b)} ≤ {tolerance:g}"  # no "|": it would split a markdown cell
+    return ClaimResult(name or f"{metric}: {_fmt(a)} ≈ {_fmt(b)}", expected,
                        f"{ma:.4f} vs {mb:.4f} (gap {ma - mb:+.4f})", abs(ma - mb) <= tolerance, {"a": ma, "b": mb})
 
 
