@@ -73,6 +73,13 @@ class StackedModules(nn.Module):
         self._buffer_names = [n for n, _ in base.named_buffers()]
         self._base = [base.to("meta")]  # in a list: not a submodule, so it is never saved or moved
 
+    def train(self, mode: bool = True) -> StackedModules:
+        """Train/eval mode reaches the base module the members run through (dropout off in eval); it is not a
+        submodule, so ``nn.Module.train`` alone would miss it."""
+        super().train(mode)
+        self.base.train(mode)
+        return self
+
     @property
     def num_members(self) -> int:
         return next(iter(self.stacked.values())).shape[0]

@@ -37,14 +37,16 @@ def quick_yaml() -> Path:
 
 @pytest.fixture
 def no_md5_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make torchvision's CIFAR accept fake files: keep its file-exists check, drop the md5 comparison.
+    """Make torchvision's CIFAR and SVHN accept fake files: keep the file-exists check, drop the md5 comparison.
 
     CIFAR10 md5-checks the data batches in ``_check_integrity`` and ``batches.meta`` in ``_load_meta``;
-    both call the module-level ``check_integrity``, so patching that one name covers both.
+    both call the module-level ``check_integrity``, so patching that one name covers both (SVHN likewise).
     """
     import torchvision.datasets.cifar as tv_cifar
+    import torchvision.datasets.svhn as tv_svhn
 
-    monkeypatch.setattr(tv_cifar, "check_integrity", lambda fpath, md5=None: os.path.isfile(fpath))
+    for module in (tv_cifar, tv_svhn):
+        monkeypatch.setattr(module, "check_integrity", lambda fpath, md5=None: os.path.isfile(fpath))
 
 
 @pytest.fixture

@@ -25,11 +25,17 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check):
     assert all(callable(resolve_claim(c["type"])) for c in study.claims)
     spec = study.runs()[-1]  # the last grid point: usually the largest model
     cfg = spec.config
-    source = cfg["data"].get("init_args", {}).get("source")
-    if source in FAKE_SOURCES:  # paper scale: a small dataset in the real on-disk format
+    data = cfg["data"].get("init_args", {})
+    # paper scale: small datasets in the real on-disk format, for the training source and any OOD sets
+    needed = dict.fromkeys([data.get("source"), *(data.get("ood_sets") or {}).values()])
+    faked = [s for s in needed if s in FAKE_SOURCES]
+    for source in faked:
         FAKE_SOURCES[source](tmp_path / "data")
+    if faked:
         monkeypatch.setenv("REPRO_DATA", str(tmp_path / "data"))
-        cfg["data"]["init_args"]["download"] = False
+        data["download"] = False
+        # one step of a paper-size network on a CPU: a small batch keeps it to seconds
+        data.update(batch_size=min(data.get("batch_size") or 16, 16), eval_batch_size=64)
     cfg["trainer"].update(fast_dev_run=True, enable_progress_bar=False, enable_model_summary=False)
     cfg["run"] = {"out_dir": str(tmp_path / "run")}
     cli = ReproCLI(args=cfg, run=False)

@@ -126,3 +126,16 @@ def test_bench_stacked_mode_writes_both_rows_and_their_ratio(tmp_path):
     assert [r["mode"] for r in rows] == ["one_at_a_time", "stacked"]
     assert all(r["models"] == 3 and r["batch"] == 32 and r["model_steps_s"] > 0 for r in rows)
     assert rows[0]["ratio"] == 1.0 and rows[1]["ratio"] == rows[1]["model_steps_s"] / rows[0]["model_steps_s"]
+
+
+def test_eval_mode_reaches_the_members_dropout():
+    torch.manual_seed(0)
+    members = [nn.Sequential(nn.Linear(4, 32), nn.Dropout(0.5), nn.Linear(32, 2)) for _ in range(2)]
+    stacked = StackedModules(members)
+    x = torch.randn(8, 4)
+    stacked.eval()
+    torch.testing.assert_close(stacked(x), stacked(x))  # deterministic: dropout is off
+    for i, m in enumerate(members):
+        torch.testing.assert_close(stacked(x)[i], m.eval()(x))
+    stacked.train()
+    assert not torch.equal(stacked(x), stacked(x))  # dropout is back on

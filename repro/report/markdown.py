@@ -88,6 +88,11 @@ def _results_table(study, rows: list[dict]) -> list[str]:
     return lines
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a ``|`` (e.g. ``|k_peak − k*|``) would end the cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Path,
                  figures: list[Path]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +105,7 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
         f"**Verdict: {passed}/{len(claims)} claims passed.**", "",
         "| claim | expected | measured | verdict |", "|---|---|---|---|",
     ]
-    lines += [f"| {c.name} | {c.expected} | {c.measured} | {c.verdict} |" for c in claims]
+    lines += ["| " + " | ".join(_cell(v) for v in (c.name, c.expected, c.measured, c.verdict)) + " |" for c in claims]
     lines += [""] + [f"![{p.stem}]({p.name})" for p in figures] + [""]
     table = _results_table(study, rows)
     if table:
