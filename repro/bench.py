@@ -126,11 +126,13 @@ def build_loader(
     """The training loader ``TensorDataModule._loader("train", train=True)`` builds, with ``augment=True``.
 
     Same arguments as the datamodule passes (shuffle, crop+flip with padding 4, no drop_last), so the
-    benchmark times the library's own loader code, not a copy of it.
+    benchmark times the library's own loader code, not a copy of it. The classic loader draws the order and
+    the crops the device loader draws for ``seed`` (on a CPU device the batches are identical), so both
+    rows time the same work.
     """
     common = dict(batch_size=batch_size, shuffle=shuffle, augment=True, padding=PADDING, normalize=normalize)
     if kind == "classic":
-        return classic_loader(tensors, num_workers=workers, **common)
+        return classic_loader(tensors, num_workers=workers, match_seed=seed, **common)
     if kind == "device":
         on_device = {k: v.to(device) for k, v in tensors.items()}
         return DeviceLoader(on_device, seed=seed, epoch_fn=epoch_fn, **common)

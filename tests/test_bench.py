@@ -100,6 +100,29 @@ def test_each_pipeline_sees_every_example_once_per_epoch(kind):
     assert not torch.equal(orders[0], orders[1])  # and reshuffled each epoch
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_classic_and_device_pipelines_yield_the_same_batches(workers):
+    """Same seed → same examples in the same order with the same crops and flips, epoch after epoch,
+    whether the classic path augments in the main process or in worker processes."""
+    tensors = synthetic_cifar(150)  # 150 = 2 × 64 + 22: a short last batch
+    epoch = [0]
+    device = build_loader("device", tensors, batch_size=64, normalize=CIFAR, seed=5, epoch_fn=lambda: epoch[0])
+    classic = build_loader("classic", tensors, batch_size=64, normalize=CIFAR, seed=5, workers=workers)
+    seen = []
+    for e in range(2):
+        epoch[0] = e
+        pairs = list(zip(device, classic, strict=True))
+        assert len(pairs) == 3
+        for d, c in pairs:
+            assert torch.equal(d["index"], c["index"]) and torch.equal(d["y"], c["y"])
+            torch.testing.assert_close(d["x"], c["x"], rtol=0, atol=1e-6)
+        seen.append(torch.cat([d["x"] for d, _ in pairs]))
+    assert not torch.equal(seen[0], seen[1])  # a new order and new crops each epoch
+    # the crops are real: the augmented batch differs from the plain normalized images
+    plain = CIFAR(tensors["x"][pairs[0][0]["index"]])
+    assert not torch.equal(plain, pairs[0][0]["x"])
+
+
 def test_gpu_variants_are_left_out_on_cpu_with_a_note():
     s = resolve(build_parser().parse_args(["--device", "cpu", "--precision", "bf16", "--channels-last",
                                            "--compile", "--batch-size", "8,16", "--batch-size", "8"]))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from repro.data.augment import random_crop_flip
+from repro.data.augment import crop_flip_params, random_crop_flip
 
 
 def shard_indices(perm: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
@@ -133,6 +133,78 @@ class _TransformDataset(Dataset):
         return item
 
 
+class _EpochBatches:
+    """Batch sampler with :class:`DeviceLoader`'s order: each batch is a list of ``(index, epoch, batch
+    number)``, so the workers can draw the same crop/flip parameters the device path draws."""
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool) -> None:
+        self.order = DeviceLoader({"y": torch.empty(n)}, batch_size=batch_size, shuffle=shuffle, augment=False,
+                                  padding=0, normalize=Normalizer(None, None), seed=seed, drop_last=drop_last)
+        self.epoch = 0
+        self.order.epoch_fn = lambda: self.epoch
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
+        idx, bs = self.order.epoch_indices().tolist(), self.order.batch_size
+        for b in range(len(self)):
+            yield [(i, self.epoch, b) for i in idx[b * bs : (b + 1) * bs]]
+        self.epoch += 1
+
+
+class _MatchedCropFlip:
+    """Per-example crop + flip in the DataLoader workers (the classic cost profile) with the parameters
+    :class:`DeviceLoader` draws for the same epoch and batch: a per-epoch generator replayed forward batch by
+    batch (a worker sees its batches in increasing order, so each is drawn once)."""
+
+    def __init__(self, augment: bool, padding: int, seed: int, batch_size: int, normalize: Normalizer) -> None:
+        self.augment, self.padding, self.seed = augment, padding, seed
+        self.batch_size, self.normalize = batch_size, normalize
+        self.state: tuple[int, int, torch.Generator] | None = None  # (epoch, next batch, generator)
+
+    def params(self, epoch: int, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.state is None or self.state[0] != epoch or self.state[1] > b:
+            self.state = (epoch, 0, torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 97))
+        _, nxt, gen = self.state
+        for _ in range(nxt, b):  # earlier batches are full ones
+            crop_flip_params(self.batch_size, self.padding, gen, "cpu")
+        self.state = (epoch, b + 1, gen)
+        return crop_flip_params(n, self.padding, gen, "cpu")
+
+    def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
+        import torchvision.transforms.v2.functional as TF
+
+        batch = {k: torch.stack([it[k] for it in items]) for k in items[0] if k not in ("x", "epoch", "batch")}
+        if not self.augment:
+            batch["x"] = self.normalize(torch.stack([it["x"] for it in items]))
+            return batch
+        top, left, flip = self.params(int(items[0]["epoch"]), int(items[0]["batch"]), len(items))
+        images = []
+        for item, t, lft, f in zip(items, top.tolist(), left.tolist(), flip.tolist(), strict=True):
+            x = TF.pad(item["x"], [self.padding]) if self.padding else item["x"]
+            x = TF.crop(x, t, lft, *item["x"].shape[-2:])
+            images.append(TF.horizontal_flip(x) if f else x)
+        batch["x"] = self.normalize(torch.stack(images))
+        return batch
+
+
+class _IndexedDataset(Dataset):
+    """Raw examples by ``(index, epoch, batch)`` for :class:`_MatchedCropFlip`."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors["y"])
+
+    def __getitem__(self, key: tuple[int, int, int]) -> dict[str, torch.Tensor]:
+        i, epoch, b = key
+        item = {k: v[i] for k, v in self.tensors.items()}
+        item.update(index=torch.tensor(i), epoch=epoch, batch=b)
+        return item
+
+
 def classic_loader(
     tensors: dict[str, torch.Tensor],
     *,
@@ -143,12 +215,24 @@ def classic_loader(
     normalize: Normalizer,
     num_workers: int,
     drop_last: bool = False,
+    match_seed: int | None = None,
 ) -> DataLoader:
     """The original repos' recipe: torchvision transforms per example in DataLoader workers.
 
     Kept so that ``repro bench`` can measure the device path against it. Lightning swaps in a
-    DistributedSampler under DDP.
+    DistributedSampler under DDP. With ``match_seed`` (the bench) the order and the crop/flip draws are
+    those of a :class:`DeviceLoader` with that seed on the CPU, so both paths yield the same batches and
+    the timing compares like with like (images must be uint8).
     """
+    if match_seed is not None:
+        cpu = {k: v.cpu() for k, v in tensors.items()}
+        collate = _MatchedCropFlip(augment, padding, match_seed, batch_size, normalize)
+        return DataLoader(
+            _IndexedDataset(cpu), batch_sampler=_EpochBatches(len(cpu["y"]), batch_size, shuffle, match_seed,
+                                                              drop_last),
+            collate_fn=collate, num_workers=num_workers, persistent_workers=num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
     transform = None
     if augment:
         from torchvision.transforms import v2
