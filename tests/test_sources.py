@@ -65,7 +65,7 @@ def test_registry_and_unknown_name() -> None:
             assert len(info.in_shape) == 3 and len(info.mean) == info.in_shape[0]
     assert source_info("cifar100").num_classes == 100
     with pytest.raises(ValueError) as err:
-        source_info("two_moons")
+        source_info("imagenet")
     assert "data.init_args.source" in str(err.value)
     assert all(name in str(err.value) for name in SOURCES)
     with pytest.raises(ValueError):
