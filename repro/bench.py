@@ -681,7 +681,8 @@ def run_stacked(args: argparse.Namespace) -> list[dict]:
             _sync(device)
             times.append(time.perf_counter() - start)
         rates = [args.stacked * args.steps / t for t in times]
-        rows.append({"mode": mode, "model": args.model, "models": args.stacked, "batch": len(y), "model_steps_s": statistics.median(rates),
+        rows.append({"mode": mode, "model": args.model, "models": args.stacked, "batch": len(y),
+                     "model_steps_s": statistics.median(rates),
                      "model_steps_s_min": min(rates), "model_steps_s_max": max(rates), "width": args.width,
                      "depth": args.depth, "steps": args.steps, "repeats": args.repeats, "device": device_name,
                      "torch": torch.__version__, "threads": torch.get_num_threads()})

@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_)
         p.add_argument("paper", help="paper name, e.g. double_descent (see `repro list`)")
         p.add_argument("--scale", choices=("quick", "paper"), default="paper")
-        p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml (overrides --scale)")
+        p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml "
+                       "(overrides --scale)")
         p.add_argument("--out", default="results", help="results root (default: results)")
         p.add_argument("--grid", action="append", metavar="KEY=[V1,V2]", help="replace a grid axis")
         p.set_defaults(fn=fn)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the network was touched")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def reproduce_quick(out: Path, paper: str, *args: str, timeout: int = 1200) -> None:
+    """Run a study end to end the way a user does (``repro reproduce``, 2 workers × 1 torch thread, W&B off)
+    into ``out``; the quick-claim tests then read its report and claims.json. A failing claim exits 1, so the
+    exit status is not checked here: the tests read which claim failed."""
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", paper, "--workers", "2", "--threads", "1",
+                    "--no-progress", "--out", str(out), *args], check=False, env=env, timeout=timeout)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import reproduce_quick
 
 from repro.studies.claims import CLAIMS
 from repro.studies.study import Study
@@ -20,9 +18,7 @@ QUICK = Path(__file__).resolve().parents[1] / "configs" / "ldam_drw" / "quick.ya
 def verdicts(tmp_path_factory):
     """Run the whole study once (2 workers × 1 thread) and evaluate its claims."""
     out = tmp_path_factory.mktemp("ldam_quick")
-    env = {**os.environ, "WANDB_MODE": "disabled"}
-    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", "ldam_drw", "--scale", "quick", "--workers", "2",
-                    "--threads", "1", "--no-progress", "--out", str(out)], check=False, env=env, timeout=900)
+    reproduce_quick(out, "ldam_drw", "--scale", "quick")
     return (out / "ldam_drw" / "quick" / "report.md").read_text()
 
 

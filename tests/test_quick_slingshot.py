@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import reproduce_quick
 
 from repro.studies.study import Study
 
@@ -19,9 +17,7 @@ QUICK = Path(__file__).resolve().parents[1] / "configs" / "slingshot" / "quick.y
 def report(tmp_path_factory):
     """Run the whole study once (2 workers × 1 thread, seeds stacked in each run) and read its report."""
     out = tmp_path_factory.mktemp("slingshot_quick")
-    env = {**os.environ, "WANDB_MODE": "disabled"}
-    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", "slingshot", "--scale", "quick", "--workers", "2",
-                    "--threads", "1", "--no-progress", "--out", str(out)], check=False, env=env, timeout=1200)
+    reproduce_quick(out, "slingshot", "--scale", "quick")
     return out / "slingshot" / "quick"
 
 

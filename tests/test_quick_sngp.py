@@ -4,12 +4,10 @@ deterministic vs deep ensemble vs SNGP, 3 seeds each, through the study runner. 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import reproduce_quick
 
 from repro.studies.study import Study
 
@@ -21,9 +19,7 @@ STUDY = Path(__file__).resolve().parents[1] / "configs" / "sngp" / "two_moons.ya
 def out(tmp_path_factory) -> Path:
     """Run the whole study once (2 workers × 1 thread); its report, claims and figure land here."""
     out = tmp_path_factory.mktemp("sngp_two_moons")
-    env = {**os.environ, "WANDB_MODE": "disabled"}
-    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", "sngp", "--study", "two_moons", "--workers", "2",
-                    "--threads", "1", "--no-progress", "--out", str(out)], check=False, env=env, timeout=900)
+    reproduce_quick(out, "sngp", "--study", "two_moons")
     return out / "sngp" / "two_moons"
 
 

@@ -5,12 +5,10 @@ two, so the MC-dropout and ensemble baselines (the report's other rows) are left
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import reproduce_quick
 
 from repro.studies.study import Study
 
@@ -21,10 +19,7 @@ STUDY = Path(__file__).resolve().parents[1] / "configs" / "sngp" / "quick.yaml"
 @pytest.fixture(scope="module")
 def out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sngp_quick")
-    env = {**os.environ, "WANDB_MODE": "disabled"}
-    subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", "sngp", "--scale", "quick", "--workers", "2",
-                    "--threads", "1", "--no-progress", "--grid", "model.init_args.method=[deterministic,sngp]",
-                    "--out", str(out)], check=False, env=env, timeout=900)
+    reproduce_quick(out, "sngp", "--scale", "quick", "--grid", "model.init_args.method=[deterministic,sngp]")
     return out / "sngp" / "quick"
 
 

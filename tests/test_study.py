@@ -131,7 +131,8 @@ def test_named_cases_set_several_keys_and_record_the_case_name(tmp_path):
     assert [r.overrides for r in runs[:3]] == [{"method": "ERM", "seed": 0}, {"method": "ERM", "seed": 1},
                                                {"method": "LDAM-DRW", "seed": 0}]
     ldam = runs[2].config
-    assert get_dotted(ldam, "model.init_args.loss") == "ldam" and get_dotted(ldam, "model.init_args.train_rule") == "drw"
+    assert get_dotted(ldam, "model.init_args.loss") == "ldam"
+    assert get_dotted(ldam, "model.init_args.train_rule") == "drw"
     cbrs = runs[4].config
     assert get_dotted(cbrs, "data.init_args.sampler") == "class_balanced"
     assert get_dotted(cbrs, "model.init_args.loss") == "ce"  # untouched keys keep the base value

@@ -9,10 +9,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from repro.report.figures import class_bars_figure, curve_figure, history_figure
 from repro.errors import import_object
+from repro.report.figures import class_bars_figure, curve_figure, history_figure
 from repro.studies.claims import ClaimResult, curve
-
 
 # Figure kinds by name; a study may also name any function ``f(study, rows, out, **spec) -> Path`` by its
 # import path (``kind: repro.report.slingshot_figures.dynamics``).

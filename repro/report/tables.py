@@ -39,7 +39,8 @@ def paper_table(study, rows: list[dict]) -> list[str]:
     cells: dict[tuple[str, str], list[float]] = {}
     for r in rows:
         if metric in r and r[metric] == r[metric]:
-            cells.setdefault((str(r[row_key]), column_label(r, columns, spec.get("label", "ours"))), []).append(float(r[metric]) * scale)
+            key = (str(r[row_key]), column_label(r, columns, spec.get("label", "ours")))
+            cells.setdefault(key, []).append(float(r[metric]) * scale)
     ours_cols = list(dict.fromkeys(c for _, c in cells))
     paper_cols = [c for cells_ in paper.values() for c in cells_ if c not in ours_cols]
     cols = ours_cols + list(dict.fromkeys(paper_cols))

@@ -23,9 +23,9 @@ from jsonargparse import ArgumentError
 
 from repro.errors import ReproError
 from repro.lightning_cli import ReproCLI
-from repro.tracking import finish_wandb
 from repro.studies.progress import ProgressCallback, StudyProgress
 from repro.studies.study import RunSpec, Study, config_hash, set_dotted
+from repro.tracking import finish_wandb
 
 
 class _ParseOnly(ReproCLI):
