@@ -12,7 +12,8 @@ cross-entropy, backward, optimizer step), in this one process, their timed repea
 * ``device``: the tensors live on the training device, crop+flip is one batched op
   (``repro.data.loaders.DeviceLoader``), still fp32 so the row isolates the loader;
 * ``device+bf16+channels_last`` (GPU only, ``+compile`` with ``--compile``): what the library's fast path
-  adds on top.
+  adds on top; ``--cuda-graphs`` adds the same row compiled with ``mode="reduce-overhead"`` (CUDA graphs),
+  which removes the per-kernel launch cost that bounds small batches.
 
 ``repro bench --stacked N`` times something else: N grokking transformers (``repro.models.transformer``,
 x÷y mod 97, batch 512, Adam) trained one at a time against the same N as one stacked model
@@ -63,7 +64,8 @@ PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
 
 COLUMNS = (
     "pipeline", "batch", "img_s", "ratio", "tflops", "pct_peak", "img_s_min", "img_s_max", "steps", "repeats",
-    "images", "model", "width", "precision", "channels_last", "compile", "workers", "source", "flops_per_image",
+    "images", "model", "width", "precision", "channels_last", "compile", "cuda_graphs", "workers", "source",
+    "flops_per_image",
     "device", "torch", "threads",
 )
 
@@ -76,6 +78,7 @@ class Pipeline:
     precision: str = "32"  # "32" | "bf16"
     channels_last: bool = False
     compile: bool = False
+    cuda_graphs: bool = False  # torch.compile(mode="reduce-overhead"): the step replayed as CUDA graphs
 
     @property
     def name(self) -> str:
@@ -84,7 +87,9 @@ class Pipeline:
             parts.append(self.precision)
         if self.channels_last:
             parts.append("channels_last")
-        if self.compile:
+        if self.cuda_graphs:
+            parts.append("cuda_graphs")
+        elif self.compile:
             parts.append("compile")
         return "+".join(parts)
 
@@ -241,7 +246,10 @@ class PipelineRun:
                                                               weight_decay=5e-4)
         else:
             self.opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        self.model = torch.compile(model) if pipeline.compile else model
+        if pipeline.cuda_graphs:
+            self.model = torch.compile(model, mode="reduce-overhead")
+        else:
+            self.model = torch.compile(model) if pipeline.compile else model
         self.amp_dtype = torch.bfloat16 if pipeline.precision == "bf16" else None
 
     def _step(self, batch: dict) -> int:
@@ -397,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last in the fast device row (default: on for convnets on GPU)")
     p.add_argument("--compile", action="store_true", help="torch.compile the fast device row (GPU only)")
+    p.add_argument("--cuda-graphs", action="store_true",
+                   help="add a row: the fast device row compiled with mode=reduce-overhead (CUDA graphs; GPU only)")
     p.add_argument("--workers", type=int, help="classic DataLoader workers (default: min(8, cores))")
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -456,11 +466,16 @@ def resolve(args: argparse.Namespace) -> Settings:
         else:
             notes.append("left out: a fast device row — with --precision 32, no channels_last and no compile it "
                          "would repeat the device row")
+        if args.cuda_graphs:
+            pipelines.append(Pipeline("device", precision, channels_last, True, True))
     else:
         # Name the row a GPU would get (channels_last only for convnets) so the note says what is missing.
         variants = Pipeline("device", "bf16", convnet, args.compile).name
         notes.append(f"left out: {variants} — bf16 autocast, channels_last and compile are GPU variants (tensor "
                      "cores, cuDNN layouts, Triton kernels); on CPU the rows are classic vs device, both fp32")
+        if args.cuda_graphs:
+            notes.append("left out: device+cuda_graphs — CUDA graphs replay recorded GPU kernels; there is no CPU "
+                         "equivalent")
         threads = torch.get_num_threads()
         workers = min(8, _cores()) if args.workers is None else args.workers
         notes.append(f"CPU: the timed process uses {threads} torch thread(s) (torch's default, not "
@@ -533,6 +548,7 @@ def run(s: Settings, *, log: Callable[[str], None] = lambda msg: None) -> list[d
                 "img_s_max": max(rates[pipeline.name]), "steps": runner.steps, "repeats": s.repeats, "images": s.images,
                 "model": s.model, "width": s.width, "precision": pipeline.precision,
                 "channels_last": pipeline.channels_last, "compile": pipeline.compile,
+                "cuda_graphs": pipeline.cuda_graphs,
                 "workers": s.workers if pipeline.loader == "classic" else 0, "source": s.source,
                 "flops_per_image": flops_per_image, "device": s.device_name, "torch": torch.__version__,
                 "threads": torch.get_num_threads(),

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from repro.bench import build_loader, build_parser, main, resolve, step_flops, synthetic_cifar
+from repro.bench import Pipeline, build_loader, build_parser, main, resolve, step_flops, synthetic_cifar
 from repro.data.loaders import Normalizer
 from repro.models import MLP
 
@@ -121,6 +121,13 @@ def test_classic_and_device_pipelines_yield_the_same_batches(workers):
     # the crops are real: the augmented batch differs from the plain normalized images
     plain = CIFAR(tensors["x"][pairs[0][0]["index"]])
     assert not torch.equal(plain, pairs[0][0]["x"])
+
+
+def test_cuda_graph_row_is_left_out_on_cpu_with_a_note():
+    s = resolve(build_parser().parse_args(["--device", "cpu", "--cuda-graphs"]))
+    assert [p.name for p in s.pipelines] == ["classic", "device"]
+    assert any(n.startswith("left out: device+cuda_graphs") for n in s.notes)
+    assert Pipeline("device", "bf16", True, True, True).name == "device+bf16+channels_last+cuda_graphs"
 
 
 def test_gpu_variants_are_left_out_on_cpu_with_a_note():
