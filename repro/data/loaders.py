@@ -42,6 +42,21 @@ class Normalizer:
         return x
 
 
+def epoch_order(n: int, *, shuffle: bool, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> torch.Tensor:
+    """This rank's example order for an epoch: a permutation seeded by ``seed`` and the epoch (so a resumed run
+    sees the same order), sharded by rank; without shuffling, strided shards that cover every example exactly
+    once across ranks (evaluation)."""
+    if not shuffle:
+        return torch.arange(rank, n, world_size)
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return shard_indices(torch.randperm(n, generator=gen), rank, world_size)
+
+
+def augment_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Seed of an epoch's crop/flip draws on one rank (shared by the device and the matched classic path)."""
+    return (seed * 1_000_003 + epoch) * 97 + rank
+
+
 class DeviceLoader:
     """Batches indexed straight out of tensors that already live on the training device.
 
@@ -87,12 +102,8 @@ class DeviceLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def epoch_indices(self) -> torch.Tensor:
-        n = len(self.tensors["y"])
-        if not self.shuffle:
-            # Evaluation: strided shards cover every example exactly once across ranks.
-            return torch.arange(self.rank, n, self.world_size)
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch_fn())
-        return shard_indices(torch.randperm(n, generator=gen), self.rank, self.world_size)
+        return epoch_order(len(self.tensors["y"]), shuffle=self.shuffle, seed=self.seed, epoch=self.epoch_fn(),
+                           rank=self.rank, world_size=self.world_size)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         device = self.tensors["x"].device
@@ -100,7 +111,7 @@ class DeviceLoader:
         gen = None
         if self.augment:
             gen = torch.Generator(device=device)
-            gen.manual_seed((self.seed * 1_000_003 + self.epoch_fn()) * 97 + self.rank)
+            gen.manual_seed(augment_seed(self.seed, self.epoch_fn(), self.rank))
         for i in range(len(self)):
             b = idx[i * self.batch_size : (i + 1) * self.batch_size]
             x = self.tensors["x"][b]
@@ -138,16 +149,15 @@ class _EpochBatches:
     number)``, so the workers can draw the same crop/flip parameters the device path draws."""
 
     def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool) -> None:
-        self.order = DeviceLoader({"y": torch.empty(n)}, batch_size=batch_size, shuffle=shuffle, augment=False,
-                                  padding=0, normalize=Normalizer(None, None), seed=seed, drop_last=drop_last)
+        self.n, self.batch_size, self.shuffle, self.seed, self.drop_last = n, batch_size, shuffle, seed, drop_last
         self.epoch = 0
-        self.order.epoch_fn = lambda: self.epoch
 
     def __len__(self) -> int:
-        return len(self.order)
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
-        idx, bs = self.order.epoch_indices().tolist(), self.order.batch_size
+        idx = epoch_order(self.n, shuffle=self.shuffle, seed=self.seed, epoch=self.epoch).tolist()
+        bs = self.batch_size
         for b in range(len(self)):
             yield [(i, self.epoch, b) for i in idx[b * bs : (b + 1) * bs]]
         self.epoch += 1
@@ -165,7 +175,7 @@ class _MatchedCropFlip:
 
     def params(self, epoch: int, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.state is None or self.state[0] != epoch or self.state[1] > b:
-            self.state = (epoch, 0, torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 97))
+            self.state = (epoch, 0, torch.Generator().manual_seed(augment_seed(self.seed, epoch)))
         _, nxt, gen = self.state
         for _ in range(nxt, b):  # earlier batches are full ones
             crop_flip_params(self.batch_size, self.padding, gen, "cpu")
