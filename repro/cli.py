@@ -1,10 +1,11 @@
 """The ``repro`` command.
 
     repro list                                   papers, studies, scales and claims
-    repro reproduce double_descent --scale quick run a study, print the verdict, write the report
-    repro report double_descent --scale quick    redraw the report from cached results
-    repro fit --config configs/double_descent/quick.yaml   one run (LightningCLI: fit/validate/test)
+    repro reproduce PAPER --scale quick          run a study, print the verdict, write the report
+    repro report PAPER --scale quick             redraw the report from cached results
+    repro fit --config configs/PAPER/quick.yaml  one run (LightningCLI: fit/validate/test)
     repro bench                                  device-resident vs classic data pipeline
+    repro data fashion_mnist                     install Fashion-MNIST (Debian's package, no root needed)
 """
 
 from __future__ import annotations
@@ -98,21 +99,20 @@ def cmd_list(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from repro.papers import PAPERS, implemented, study_paths
+    from repro.papers import papers, study_paths
     from repro.studies.study import Study
 
     table = Table(title="repro: papers and studies", show_lines=True)
     for col in ("paper", "study", "scale", "runs", "claims"):
         table.add_column(col, overflow="fold")
-    done = implemented()
-    for paper, title in PAPERS.items():
-        if paper not in done:
-            table.add_row(f"{paper}\n[dim]{title}", "[dim]not yet implemented", "", "", "")
-            continue
-        for path in study_paths(paper):
+    for paper, info in papers().items():
+        paths = study_paths(paper)
+        if not paths:
+            table.add_row(f"{paper}\n[dim]{info.title}", "[dim]no study configs yet", "", "", "")
+        for path in paths:
             study = Study.load(path)
             claims = "\n".join(f"• {c.get('name') or c['type']}" for c in study.claims) or "-"
-            table.add_row(f"{paper}\n[dim]{title}", f"{study.path.stem}\n[dim]{study.name}", study.scale,
+            table.add_row(f"{paper}\n[dim]{info.title}", f"{study.path.stem}\n[dim]{study.name}", study.scale,
                           str(len(study.runs())), claims)
     Console().print(table)
     return 0
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, help_ in (("reproduce", cmd_reproduce, "run a study and judge its claims"),
                             ("report", cmd_report, "redraw a study's report from its cached results")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("paper", help="paper name, e.g. double_descent (see `repro list`)")
+        p.add_argument("paper", help="paper name (see `repro list`)")
         p.add_argument("--scale", choices=("quick", "paper"), default="paper")
         p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml "
                        "(overrides --scale)")
@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p = sub.add_parser("list", help="papers, studies, scales and claims")
     p.set_defaults(fn=cmd_list)
+    p = sub.add_parser("data", help="install Fashion-MNIST from Debian's package (no root needed)", add_help=False)
+    p.set_defaults(fn=None)
     p = sub.add_parser("bench", help="time the data pipelines on this device", add_help=False)
     p.set_defaults(fn=None)
     for name in LIGHTNING_COMMANDS:
@@ -155,22 +157,19 @@ def main(argv: list[str] | None = None) -> int:
             # From the shell, let LightningCLI read sys.argv itself (its help and errors name `repro`).
             ReproCLI(args=None if argv == sys.argv[1:] else argv)
             return 0
+        if argv and argv[0] == "data":
+            from repro.data.install import main as data_main
+
+            return data_main(argv[1:])
         if argv and argv[0] == "bench":
             from repro.bench import main as bench_main
 
             return bench_main(argv[1:])
         args = build_parser().parse_args(argv)
         return args.fn(args)
-    except ReproError as err:
+    except ReproError as err:  # a missing dataset, a bad key or value, an unknown paper: the message names the fix
         print(f"repro: error: {err}", file=sys.stderr)
         return 2
-    except Exception as err:  # errors raised by user-facing validation deep in a build
-        from repro.data.sources import DatasetMissingError
-
-        if isinstance(err, DatasetMissingError):
-            print(f"repro: error: {err}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

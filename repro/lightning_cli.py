@@ -19,13 +19,12 @@ import yaml
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 
-from repro.methods.base import Classifier
 from repro.tracking import TrimHistoryOnResume, build_loggers, write_manifest
+from repro.training.classifier import Classifier
 
 # Keys of a study YAML that are not part of a run; ``repro fit`` accepts and ignores them, so one
 # file is both a study and a runnable config.
 STUDY_KEYS = ("study", "grid", "claims")
-
 
 
 @dataclass
@@ -47,13 +46,12 @@ def default_precision() -> str:
     return "32-true"
 
 
-def paper_of(model: pl.LightningModule) -> str:
-    """The paper a module reproduces: the first ``repro.methods.<paper>`` class in its ancestry."""
-    for cls in type(model).__mro__:
-        parts = cls.__module__.split(".")
-        if parts[:2] == ["repro", "methods"] and len(parts) == 3 and parts[2] != "base":
-            return parts[2]
-    return "adhoc"
+def paper_of(study: Any, model: pl.LightningModule) -> str:
+    """The paper a run belongs to: its config's ``study.paper``, else the module's ``paper`` class attribute,
+    else ``adhoc`` (never where the module's code sits)."""
+    if isinstance(study, dict) and study.get("paper"):
+        return str(study["paper"])
+    return getattr(model, "paper", None) or "adhoc"
 
 
 class ReproCLI(LightningCLI):
@@ -112,7 +110,7 @@ class ReproCLI(LightningCLI):
         settings = self._get(self.config, "run")
         trainer_cfg = self._get(self.config_init, "trainer")
         run_dir = self.run_dir()
-        paper = paper_of(self.model)
+        paper = paper_of(self._get(self.config, "study"), self.model)
         if trainer_cfg.get("logger") in (None, True):
             kwargs["logger"] = build_loggers(
                 run_dir,

@@ -32,6 +32,22 @@ def _isolated_env(monkeypatch, data_dir):
     monkeypatch.setenv("REPRO_DATA", str(data_dir))
 
 
+def install_fashion_mnist() -> Path:
+    """Fashion-MNIST through the library's own install path (``repro data fashion_mnist``: Debian's package,
+    unpacked without root into the checkout's ``data/fashion-mnist/``); a no-op when it is already there. The
+    tests' ``$REPRO_DATA`` is a tmp folder, which the loader searches before the checkout's data folder."""
+    from repro.data.install import install_fashion_mnist as install
+    from repro.data.sources.fashion_mnist import CHECKOUT_DATA
+
+    return install(CHECKOUT_DATA / "fashion-mnist", log=lambda msg: None)
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist() -> Path:
+    """The folder holding the real Fashion-MNIST files (installed on first use)."""
+    return install_fashion_mnist()
+
+
 @pytest.fixture
 def quick_yaml() -> Path:
     return CONFIGS / "double_descent" / "quick.yaml"
@@ -65,6 +81,44 @@ def reproduce_quick(out: Path, paper: str, *args: str, timeout: int = 1200) -> N
     """Run a study end to end the way a user does (``repro reproduce``, 2 workers × 1 torch thread, W&B off)
     into ``out``; the quick-claim tests then read its report and claims.json. A failing claim exits 1, so the
     exit status is not checked here: the tests read which claim failed."""
+    install_fashion_mnist()  # the studies that read it find it; a no-op for the others
     env = {**os.environ, "WANDB_MODE": "disabled"}
     subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", paper, "--workers", "2", "--threads", "1",
                     "--no-progress", "--out", str(out), *args], check=False, env=env, timeout=timeout)
+
+
+def study_results(tmp_path_factory, paper: str, study: str, *args: str) -> Path:
+    """Run ``configs/<paper>/<study>.yaml`` once, as a user would, and return its results folder (report.md,
+    claims.json, results.csv, figures); for a module-scoped fixture shared by one study's tests."""
+    out = tmp_path_factory.mktemp(f"{paper}_{study}")
+    reproduce_quick(out, paper, "--study", study, *args)
+    return out / paper / study
+
+
+def study_fixture(paper: str, study: str, *args: str):
+    """A module-scoped fixture that runs the study once and yields its results folder::
+
+        results = study_fixture("ldam_drw", "quick")
+    """
+
+    @pytest.fixture(scope="module")
+    def results(tmp_path_factory) -> Path:
+        return study_results(tmp_path_factory, paper, study, *args)
+
+    return results
+
+
+def claims_of(folder: Path) -> list[dict]:
+    """The judged claims a study wrote (claims.json)."""
+    import json
+
+    return json.loads((folder / "claims.json").read_text())
+
+
+def assert_every_claim_passes(folder: Path, paper: str, study: str) -> None:
+    """All of the study's claims were judged, and each passed (the failures are printed)."""
+    from repro.studies.study import Study
+
+    claims = claims_of(folder)
+    assert len(claims) == len(Study.load(CONFIGS / paper / f"{study}.yaml").claims)
+    assert all(c["passed"] for c in claims), [c for c in claims if not c["passed"]]

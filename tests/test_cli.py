@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from repro.cli import main
-from repro.methods.double_descent import DoubleDescent, noisy_scale_error
+from repro.papers.double_descent.method import DoubleDescent, noisy_scale_error
 
 FIT_FAST = ["--trainer.max_epochs", "20", "--trainer.check_val_every_n_epoch", "10",
             "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -91,7 +91,7 @@ def test_print_config_prints_the_resolved_config(capsys, quick_yaml):
         main(["fit", "--config", str(quick_yaml), "--print_config"])
     assert exit_.value.code == 0
     cfg = yaml.safe_load(capsys.readouterr().out)
-    assert cfg["model"]["class_path"] == "repro.methods.double_descent.DoubleDescent"
+    assert cfg["model"]["class_path"] == "repro.papers.double_descent.method.DoubleDescent"
     assert cfg["model"]["init_args"]["backbone"]["init_args"] == {"width": 32, "depth": 1}
     assert cfg["model"]["init_args"]["optimizer"]["init_args"]["betas"] == [0.9, 0.999]  # defaults resolved
     assert cfg["data"]["init_args"]["label_noise"] == 0.2

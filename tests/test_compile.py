@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from repro.methods.double_descent import DoubleDescent
 from repro.models.mlp import MLP
+from repro.papers.double_descent.method import DoubleDescent
 
 
 def _mlp(num_classes, in_shape):

@@ -19,7 +19,7 @@ def test_there_are_configs_for_both_scales():
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check):
+def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check, request):
     study = Study.load(path)
     assert study.paper == path.parent.name and study.claims and study.x_key
     assert all(callable(resolve_claim(c["type"])) for c in study.claims)
@@ -28,6 +28,8 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check):
     data = cfg["data"].get("init_args", {})
     # paper scale: small datasets in the real on-disk format, for the training source and any OOD sets
     needed = dict.fromkeys([data.get("source"), *(data.get("ood_sets") or {}).values()])
+    if "fashion_mnist" in needed:
+        request.getfixturevalue("fashion_mnist")  # the real files, through the library's install path
     faked = [s for s in needed if s in FAKE_SOURCES]
     for source in faked:
         FAKE_SOURCES[source](tmp_path / "data")

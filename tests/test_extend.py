@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import yaml
 
 from repro.lightning_cli import ReproCLI
-from repro.methods.double_descent import DoubleDescent
+from repro.papers.double_descent.method import DoubleDescent
 
 
 class LabelSmoothingDoubleDescent(DoubleDescent):

@@ -10,9 +10,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from repro.data.ood import OODDataModule
 from repro.errors import ConfigValueError
-from repro.methods.sngp import SNGP
 from repro.models.mlp import MLP
 from repro.models.residual_mlp import ResidualMLP
+from repro.papers.sngp.method import SNGP
 
 
 def _fit_and_validate(method: str, tmp_path, **kwargs):

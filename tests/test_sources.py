@@ -13,6 +13,8 @@ import torch
 from fakes import write_fake_cifar10
 
 import repro.data.sources as sources
+import repro.data.sources.fashion_mnist as fashion
+import repro.data.sources.mnist1d as mnist1d_source
 from repro.data.sources import (
     SOURCES,
     DatasetMissingError,
@@ -166,47 +168,44 @@ def test_missing_messages_name_files(tmp_path: Path, no_network: None, name: str
 
 
 def test_fashion_mnist_gz_in_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIRS", [])
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
     written = _write_fake_fashion(tmp_path / "fashion-mnist", gz=True)
     _check_fashion(load_source("fashion_mnist", True, root=tmp_path, download=False), *written["train"])
     _check_fashion(load_source("fashion_mnist", False, root=tmp_path, download=False), *written["t10k"])
 
 
 def test_fashion_mnist_raw_in_torchvision_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIRS", [])
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
     written = _write_fake_fashion(tmp_path / "FashionMNIST" / "raw", gz=False)
     _check_fashion(load_source("fashion_mnist", True, root=tmp_path, download=False), *written["train"])
 
 
+def test_fashion_mnist_real_files(fashion_mnist) -> None:
+    """The real dataset, installed by the library's own install path (``repro data fashion_mnist``)."""
+    root = fashion_mnist.parent / "no-such-root"  # nothing under $REPRO_DATA: the installed folder is what is found
+    train = load_source("fashion_mnist", True, root=root, download=False)
+    test = load_source("fashion_mnist", False, root=root, download=False)
+    assert train.x.shape == (60000, 1, 28, 28) and test.x.shape == (10000, 1, 28, 28)
+    assert train.x.dtype == torch.uint8 and train.y.dtype == torch.int64
+    assert torch.equal(train.y.bincount(), torch.full((10,), 6000))
+    mean, std = (train.x.float() / 255).mean().item(), (train.x.float() / 255).std().item()
+    assert mean == pytest.approx(source_info("fashion_mnist").mean[0], abs=1e-3)
+    assert std == pytest.approx(source_info("fashion_mnist").std[0], abs=1e-3)
+
+
 def test_fashion_mnist_system_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Debian package's files when present (required with REPRO_REQUIRE_FASHION_MNIST=1), else fakes."""
-    system_dir = Path("/usr/share/datasets/fashion-mnist")
-    names = [f"{p}-{k}-idx{d}-ubyte.gz" for p in ("train", "t10k") for k, d in (("images", 3), ("labels", 1))]
-    present = all((system_dir / n).is_file() for n in names)
-    if os.environ.get("REPRO_REQUIRE_FASHION_MNIST") == "1":
-        assert present, f"REPRO_REQUIRE_FASHION_MNIST=1 but {system_dir} lacks {names}: run `make data`"
-    root = tmp_path / "empty_root"  # nothing under $REPRO_DATA, so the system dir is what gets found
-    if present:
-        assert sources.FASHION_MNIST_SYSTEM_DIRS == [system_dir]
-        train = load_source("fashion_mnist", True, root=root, download=False)
-        test = load_source("fashion_mnist", False, root=root, download=False)
-        assert train.x.shape == (60000, 1, 28, 28) and test.x.shape == (10000, 1, 28, 28)
-        assert train.x.dtype == torch.uint8 and train.y.dtype == torch.int64
-        assert torch.equal(train.y.bincount(), torch.full((10,), 6000))
-        mean, std = (train.x.float() / 255).mean().item(), (train.x.float() / 255).std().item()
-        assert mean == pytest.approx(source_info("fashion_mnist").mean[0], abs=1e-3)
-        assert std == pytest.approx(source_info("fashion_mnist").std[0], abs=1e-3)
-    else:
-        fake_dir = tmp_path / "usr-share-datasets-fashion-mnist"
-        written = _write_fake_fashion(fake_dir, gz=True)
-        monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIRS", [fake_dir])
-        _check_fashion(load_source("fashion_mnist", True, root=root, download=False), *written["train"])
-        _check_fashion(load_source("fashion_mnist", False, root=root, download=False), *written["t10k"])
+    """Files in a system folder (Debian's package) are found when $REPRO_DATA has none."""
+    root = tmp_path / "empty_root"
+    fake_dir = tmp_path / "usr-share-datasets-fashion-mnist"
+    written = _write_fake_fashion(fake_dir, gz=True)
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [fake_dir])
+    _check_fashion(load_source("fashion_mnist", True, root=root, download=False), *written["train"])
+    _check_fashion(load_source("fashion_mnist", False, root=root, download=False), *written["t10k"])
 
 
 def test_fashion_mnist_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: None) -> None:
     fake_system = tmp_path / "nowhere"
-    monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIRS", [fake_system])
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [fake_system])
     with pytest.raises(DatasetMissingError) as err:
         load_source("fashion_mnist", True, root=tmp_path, download=False)
     message = str(err.value)
@@ -223,14 +222,14 @@ def test_fashion_mnist_failed_download(tmp_path: Path, monkeypatch: pytest.Monke
     def offline(*args: object, **kwargs: object) -> None:
         raise URLError("no network")
 
-    monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIRS", [])
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
     monkeypatch.setattr(tv_mnist, "download_and_extract_archive", offline)
     with pytest.raises(DatasetMissingError, match="download failed"):
         load_source("fashion_mnist", False, root=tmp_path, download=True)
 
 
 def test_idx_bad_magic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIRS", [])
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
     _write_fake_fashion(tmp_path / "fashion-mnist", gz=True)
     # Labels written where images belong: magic 2049 instead of 2051.
     _write_idx(tmp_path / "fashion-mnist" / "t10k-images-idx3-ubyte.gz", np.zeros(3, np.uint8), 2049, True)
@@ -278,7 +277,7 @@ def test_mnist1d_generates_caches_and_reuses(tmp_path: Path, monkeypatch: pytest
     def no_generation() -> None:
         raise AssertionError("regenerated instead of using the cache")
 
-    monkeypatch.setattr(sources, "_generate_mnist1d", no_generation)
+    monkeypatch.setattr(mnist1d_source, "_generate_mnist1d", no_generation)
     again = load_source("mnist1d", True, root=tmp_path)
     assert torch.equal(train.x, again.x) and torch.equal(train.y, again.y)
     test = load_source("mnist1d", False, root=tmp_path)

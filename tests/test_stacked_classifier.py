@@ -12,11 +12,11 @@ import yaml
 
 from repro.data.core import TensorDataModule
 from repro.errors import ReproError
-from repro.methods.double_descent import DoubleDescent
-from repro.methods.ldam_drw import LDAMDRW
 from repro.models.layers import NormedLinear
 from repro.models.mlp import MLP
 from repro.models.resnet import PreActResNet18
+from repro.papers.double_descent.method import DoubleDescent
+from repro.papers.ldam_drw.method import LDAMDRW
 from repro.studies.runner import StudyRunner
 from repro.studies.study import Study
 

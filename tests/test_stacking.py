@@ -10,7 +10,7 @@ from torch import nn
 from repro.errors import ReproError
 from repro.models import MLP
 from repro.models.transformer import Transformer
-from repro.stacking import StackedModules
+from repro.training.stacking import StackedModules
 
 
 def _build(factory, seeds):

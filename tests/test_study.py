@@ -155,18 +155,19 @@ def test_a_grid_key_must_be_a_list_or_cases(tmp_path):
 
 
 def test_a_stacked_run_becomes_one_row_per_member(tmp_path):
-    from repro.studies.runner import expand_members
+    from repro.studies.results import expand_members
 
     result = {"overrides": {"eps": 1e-8}, "seconds": 3.0, "members": [{"seed": 0}, {"seed": 1}],
-              "metrics": {"member0/val/acc": 0.5, "member1/val/acc": 0.9, "member1/train/loss": 0.1, "lr": 1e-3}}
+              "metrics": {"member0/val/accuracy": 0.5, "member1/val/accuracy": 0.9, "member1/train/loss": 0.1,
+                          "lr": 1e-3}}
     rows = expand_members(result, tmp_path)
     assert rows == [
-        {"eps": 1e-8, "run_dir": str(tmp_path), "seconds": 3.0, "seed": 0, "member": 0, "val/acc": 0.5},
-        {"eps": 1e-8, "run_dir": str(tmp_path), "seconds": 3.0, "seed": 1, "member": 1, "val/acc": 0.9,
+        {"eps": 1e-8, "run_dir": str(tmp_path), "seconds": 3.0, "seed": 0, "member": 0, "val/accuracy": 0.5},
+        {"eps": 1e-8, "run_dir": str(tmp_path), "seconds": 3.0, "seed": 1, "member": 1, "val/accuracy": 0.9,
          "train/loss": 0.1},
     ]
-    plain = expand_members({"overrides": {"seed": 2}, "seconds": 1.0, "metrics": {"val/acc": 0.7}}, tmp_path)
-    assert plain == [{"seed": 2, "run_dir": str(tmp_path), "seconds": 1.0, "val/acc": 0.7}]
+    plain = expand_members({"overrides": {"seed": 2}, "seconds": 1.0, "metrics": {"val/accuracy": 0.7}}, tmp_path)
+    assert plain == [{"seed": 2, "run_dir": str(tmp_path), "seconds": 1.0, "val/accuracy": 0.7}]
 
 
 def test_workers_spread_round_robin_over_gpus():

@@ -74,7 +74,7 @@ def test_offline_run_has_metrics_and_config(tmp_path, quick_yaml, monkeypatch):
     assert len(evals) == 2
     assert abs(evals[-1]["test/error"] - float(cli.trainer.callback_metrics["test/error"])) < 1e-6
     assert any("fit/loss" in h for h in history)
-    assert config["model"]["class_path"] == "repro.methods.double_descent.DoubleDescent"
+    assert config["model"]["class_path"] == "repro.papers.double_descent.method.DoubleDescent"
     assert config["data"]["init_args"]["label_noise"] == 0.2
 
 

@@ -1,7 +1,7 @@
 """Batched, device-side image augmentation (no per-image Python loop, no host round trip).
 
 ``random_crop_flip`` reproduces torchvision's ``RandomCrop(size, padding)`` + ``RandomHorizontalFlip(0.5)``,
-the standard CIFAR augmentation (He et al. 2016; used by Nakkiran et al. 2019), on a whole batch at once.
+the standard CIFAR augmentation (He et al. 2016), on a whole batch at once.
 """
 
 from __future__ import annotations

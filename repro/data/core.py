@@ -1,9 +1,9 @@
 """TensorDataModule: small datasets held as tensors on the training device.
 
 CIFAR, SVHN, MNIST, digits and MNIST-1D fit in GPU memory many times over; keeping them there and
-indexing batches on the device removes the DataLoader from the critical path (DESIGN.md,
-Performance). The module also owns what every paper varies about the data: label noise (static,
-drawn once from a transition matrix), a training subset, a validation split, and the splits that are
+indexing batches on the device removes the DataLoader from the critical path (README.md, Performance). The
+module also owns what every paper varies about the data: label noise (static, drawn once from a transition
+matrix), a training subset, a validation split, and the splits that are
 evaluated (``val``, ``test`` and the training set itself, against noisy and clean labels).
 """
 
@@ -46,7 +46,7 @@ class TensorDataModule(pl.LightningDataModule):
         root: dataset directory; default ``$REPRO_DATA`` (or ``./data``).
         download: allow torchvision to download missing datasets.
         seed: seed of the per-epoch shuffling and augmentation.
-        imbalance_ratio: make the training split long-tailed with ρ = n_max / n_min (LDAM-DRW,
+        imbalance_ratio: make the training split long-tailed with ρ = n_max / n_min (
             ``repro.data.imbalance``); ``None`` keeps it as it is. The test set is never touched.
         imbalance_kind: ``exp`` (n_i = int(n_max · ρ^(−i/(C−1)))) or ``step``.
         imbalance_seed: seed of the per-class subsample.

@@ -1,4 +1,4 @@
-"""Long-tailed and step-imbalanced training subsets (Cao et al., NeurIPS 2019, `imbalance_cifar.py`).
+"""Long-tailed and step-imbalanced training subsets, as the long-tailed CIFAR benchmarks build them.
 
 Exponential: n_i = int(n_max · ρ^{−i/(C−1)}), class 0 the head, classes not shuffled.
 Step: the first ⌊C/2⌋ classes keep n_max, the rest get int(n_max / ρ).

@@ -1,4 +1,4 @@
-"""Binary-operation tables ``a ∘ b mod p`` for grokking (Power et al. 2022, §2; card §3).
+"""Binary-operation tables ``a ∘ b mod p``: small algorithmic datasets whose whole table fits on the device.
 
 Every symbol is its own token: the residues ``0..p−1``, one token per operation, and ``=``. An example
 is the sequence ``a ∘ b =`` (``x``, shape (4,)) and its answer ``c`` (``y``); the models predict the
@@ -124,7 +124,7 @@ class ModularDataModule(pl.LightningDataModule):
         prime: the modulus p (a prime).
         train_fraction: share of all equations in the training split, in (0, 1).
         split_seed: seed of the split (recorded in the config; openai/grok fixes it at 0).
-        batch_size: training batch; ``None`` = min(512, half the training set) (Power et al.), 0 = full batch.
+        batch_size: training batch; ``None`` = min(512, half the training set) (openai/grok's default), 0 = full batch.
         eval_batch_size: batch of the evaluation passes.
         eval_splits: splits evaluated at every validation pass, in order (``val``, ``train``).
         seed: seed of the per-epoch batch order.

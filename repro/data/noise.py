@@ -1,8 +1,7 @@
 """Static label noise drawn from a transition matrix.
 
-Notation of Patrini et al., "Making Deep Neural Networks Robust to Label Noise: a Loss Correction
-Approach" (CVPR 2017): ``T[i, j] = P(noisy = j | clean = i)``. Noise is drawn once per dataset (as in
-Zhang et al. 2017 and Nakkiran et al. 2019), and the realised per-class counts are made exact up to one
+``T[i, j] = P(noisy = j | clean = i)``. Noise is drawn once per dataset (static, as in Zhang et al. 2017),
+and the realised per-class counts are made exact up to one
 example per cell by largest-remainder rounding, so a "20% noise" run really has 20% wrong labels.
 """
 

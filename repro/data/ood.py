@@ -1,11 +1,11 @@
-"""OODDataModule: an in-distribution dataset paired with out-of-distribution sets (SNGP, Liu et al. 2020, §5).
+"""OODDataModule: an in-distribution dataset paired with out-of-distribution sets.
 
-The paper scores CIFAR-10 test (in-distribution) against SVHN test and CIFAR-100 test (OOD). Here an OOD set is a
+CIFAR benchmarks score CIFAR-10 test (in-distribution) against SVHN test and CIFAR-100 test (OOD). Here an OOD set is a
 source's test split (``svhn``), the held-out classes of the in-distribution source itself (``in_classes``), or
 any generated set named by import path (``repro.data.synthetic.moons_ood_set``, called with the training inputs).
 Every OOD set becomes one more evaluated split ``ood_<name>``; *probe* sets (``probe_<name>``) are evaluated
 for confidence only (e.g. two-moons grid points far from the data). A method that understands these splits
-(``repro.methods.ood_eval.UncertaintyClassifier``) logs OOD AUROC/AUPR against the ``test`` split.
+(``repro.training.ood.UncertaintyClassifier``) logs OOD AUROC/AUPR against the ``test`` split.
 """
 
 from __future__ import annotations

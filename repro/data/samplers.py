@@ -1,7 +1,6 @@
-"""Class-balanced re-sampling for the device-resident loader (Cao et al. 2019 baselines RS and DRS).
+"""Class-balanced re-sampling for the device-resident loader (re-sampling and deferred re-sampling baselines).
 
-The original LDAM-DRW code builds a weighted sampler for ``--train_rule Resample`` and never hands it
-to the loader, so its "re-sampling" is plain ERM (card §8). Here the sampler *is* the loader's epoch
+The sampler *is* the loader's epoch
 order: every rank draws the same seeded multinomial sample and takes its own shard, so DDP ranks see
 disjoint, equally long shares exactly as with the uniform permutation.
 """

@@ -1,4 +1,4 @@
-"""Two moons of SNGP's toy figure (Liu et al. 2020, Fig. 1; the official TF tutorial settings, the card §4).
+"""Two moons in 2-D with an out-of-distribution cluster and probe grids (the settings of edward2's GP-layer tutorial).
 
 ``make_moons(n, noise=0.1)`` with class 0 shifted by (−0.1, +0.2) and class 1 by (+0.1, −0.2); the OOD set is
 500 points from N((2.5, −1.75), 0.01·I); the grid is 100×100 over [−3.5, 3.5]×[−2.5, 2.5].
@@ -53,7 +53,7 @@ def moons_ood_set(train_x: torch.Tensor) -> torch.Tensor:
 
 
 def moons_far_from_data(train_x: torch.Tensor) -> torch.Tensor:
-    """Grid points farther than 1.0 from every training point (the card's claim 1)."""
+    """Grid points farther than 1.0 from every training point."""
     grid = moons_grid()
     return grid[distance_to_data(grid, train_x) > FAR]
 

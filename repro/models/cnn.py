@@ -1,8 +1,6 @@
-"""The 5-layer CNN ("mcnn") of Deep Double Descent.
-
-Nakkiran et al., "Deep Double Descent" (2019), App. B: four conv3x3-BN-ReLU layers of widths
-``[c, 2c, 4c, 8c]`` (max-pool after the last three), a global max pool and a linear layer; the fifth
-layer is the linear head. Matches the official ``models/mcnn.py``: 1,558,026 parameters at c = 64.
+"""A 5-layer CNN of width c: four conv3x3-BN-ReLU layers of widths ``[c, 2c, 4c, 8c]`` (max-pool after the last
+three), a global max pool and a linear head as the fifth layer; 1,558,026 parameters at c = 64 for 10 classes
+and RGB input.
 """
 
 from __future__ import annotations

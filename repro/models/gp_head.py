@@ -1,10 +1,11 @@
-"""Random-feature Gaussian-process output layer of SNGP (Liu et al. 2020, arXiv:2006.10108, §3.2).
+"""Random-feature Gaussian-process output layer with a Laplace posterior (random Fourier features, Rahimi & Recht
+2007), a distance-aware replacement for a network's dense output layer.
 
 Logits ``z = Φ(h)ᵀβ + bias`` with random Fourier features ``Φ(h) = s·cos(W h + b)`` (Eq. 8; W ~ N(0, 1)
 and b ~ U(0, 2π) fixed, s = √(2/D)), so ``Φ(h)ᵀΦ(h')`` ≈ the RBF kernel ``exp(-‖h−h'‖²/(2ℓ²))`` with
 ℓ² = ``kernel_scale``. Only β is trained.
 
-Posterior (Eq. 9), in the official code's form (UB issue #288, the card §3): one precision matrix shared by
+Posterior in edward2's form (``LaplaceRandomFeatureCovariance``): one precision matrix shared by
 all classes, ``P = r·I + Σ_i Φ_iΦ_iᵀ`` accumulated over exactly one epoch (reset at every epoch start)
 or with momentum ``P ← m·P + (1−m)·ΦᵀΦ/B``. The covariance ``Σ = P⁻¹`` is computed lazily by Cholesky
 the first time it is needed after training, after summing P across DDP ranks. Predictions use the
@@ -26,7 +27,7 @@ __all__ = ["RandomFeatureGP"]
 
 
 class RandomFeatureGP(nn.Module):
-    """SNGP's GP head. ``forward`` returns plain logits in training, mean-field logits in eval.
+    """The GP output layer. ``forward`` returns plain logits in training, mean-field logits in eval.
 
     Args:
         in_features: width of the penultimate feature h.
@@ -160,7 +161,7 @@ class RandomFeatureGP(nn.Module):
 
 
 def mean_field_logits(logits: torch.Tensor, variance: torch.Tensor, factor: float = math.pi / 8) -> torch.Tensor:
-    """z / √(1 + λ·σ²), the mean-field approximation of E[softmax(z)] (Lu et al. 2020; SNGP Eq. 11)."""
+    """z / √(1 + λ·σ²), the mean-field approximation of E[softmax(z)] (Lu et al. 2020)."""
     if factor < 0:
         return logits
     return logits / torch.sqrt(1 + factor * variance)[:, None]

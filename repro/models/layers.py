@@ -1,4 +1,4 @@
-"""NormedLinear: the cosine-similarity head used with LDAM (Cao et al. 2019, code ``models/resnet_cifar.py``)."""
+"""NormedLinear: a cosine-similarity output layer (normalised inputs and normalised weight columns)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ class NormedLinear(nn.Module):
     """out = normalize(x, dim=1) @ normalize(W, dim=0): cosines in [−1, 1], no bias.
 
     W has shape (in, out) and is initialised uniform(−1, 1) with each column renormed, as in the
-    original code. LDAM scales these cosines by s=30 after subtracting the margin (Eq. 12), so the
-    head must not be used for the CE/focal baselines (card §8).
+    margin losses' reference code. The cosines must be scaled (e.g. by s = 30) before a softmax; an unscaled
+    cosine head trained with plain cross-entropy cannot reach confident predictions.
     """
 
     def __init__(self, in_features: int, out_features: int) -> None:

@@ -1,9 +1,9 @@
-"""Residual MLP of SNGP's two-moons example (Liu et al. 2020, Fig. 1; the official TF tutorial, the card §4).
+"""Residual MLP for low-dimensional inputs, with a frozen random input projection.
 
 A frozen input projection ``Dense 2→width`` followed by ``depth`` residual layers
 ``h ← h + Dropout(ReLU(Dense(h)))`` and a linear head. The frozen projection keeps distances of the raw input
 (it is a fixed random map, not trained to collapse them); spectral normalization of the residual Dense layers
-(``repro.models.spectral``) then makes the stack bi-Lipschitz (the card §3).
+(``repro.models.spectral``) then makes the stack bi-Lipschitz, i.e. distance-preserving.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Width-k pre-activation ResNet18 of Deep Double Descent.
-
-Nakkiran et al., "Deep Double Descent: Where Bigger Models and More Data Hurt" (2019), Sec. 3 / App. B:
-the family ``ResNet18(k)`` with stage widths ``[k, 2k, 4k, 8k]``; k = 64 is the standard ResNet18.
-Follows the official ``models/resnet18k.py`` (itself after kuangliu/pytorch-cifar) layer for layer,
-so parameter counts match the paper's x-axis: 11,171,146 at k = 64 for 10 classes and RGB input.
+"""Width-k pre-activation ResNet18 (He et al. 2016): stage widths ``[k, 2k, 4k, 8k]``; k = 64 is the standard
+ResNet18. Layer for layer after kuangliu/pytorch-cifar's PreActResNet18 with the width as a parameter:
+11,171,146 parameters at k = 64 for 10 classes and RGB input.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""ResNet-32 for CIFAR (He et al. 2016, Sec. 4.2), the backbone of Cao et al. 2019 (LDAM-DRW).
+"""ResNet-32 for CIFAR (He et al. 2016, Sec. 4.2), the usual long-tailed CIFAR backbone.
 
 3 stages × 5 basic blocks at 16/32/64 channels, option-A (parameter-free) shortcuts: a stride-2
 subsample and zero-padded channels, global average pooling, linear head. About 0.46M parameters.

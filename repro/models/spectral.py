@@ -1,7 +1,7 @@
-"""Spectral normalization with a soft bound, for SNGP (Liu et al. 2020, arXiv:2006.10108, §3.1).
+"""Spectral normalization with a soft bound, which keeps residual branches bi-Lipschitz (distance-preserving).
 
-The paper keeps each residual branch ``g_l`` bi-Lipschitz by bounding the spectral norm of its weights:
-``W̄ = W · min(1, c / σ̂(W))`` (Eq. 7 with the soft bound of the official edward2 layers), where σ̂ is
+Each weight is rescaled by its spectral norm: ``W̄ = W · min(1, c / σ̂(W))`` (the soft bound of edward2's
+``SpectralNormalization`` layers), where σ̂ is
 estimated by one power iteration per training step from a persistent vector kept in a buffer.
 
 ``torch.nn.utils.spectral_norm`` always divides by σ̂ (target 1) and, for convolutions, uses the

@@ -1,9 +1,9 @@
 """Token models for the modular-arithmetic tasks (``repro.data.modular``).
 
-``Transformer``: the decoder-only transformer of Power et al. 2022 (openai/grok): post-LayerNorm blocks,
+``Transformer``: a small decoder-only transformer after openai/grok's: post-LayerNorm blocks,
 sinusoidal positions, bias-free attention and feed-forward projections, a causal mask, and an untied,
-bias-free output layer ``head`` (the "last layer" of Thilak et al. 2022). ``OperandMLP``: the card's
-quick-scale model (two operand embeddings, one ReLU layer, bias-free head), small enough for a CPU.
+bias-free output layer ``head``. ``OperandMLP``: two operand embeddings, one ReLU layer and a bias-free head,
+small enough for a CPU.
 
 Both take token sequences ``a ∘ b =`` (N, L) and return the logits of the last position (N, V), the
 answer; ``forward(x, return_features=True)`` also returns each layer's hidden state there (the
@@ -91,7 +91,7 @@ class Transformer(nn.Module):
 
     def prepare_for_vmap(self) -> None:
         """Switch to explicit attention (see :class:`CausalSelfAttention`) for torch.func transforms: ``vmap``
-        (``repro.stacking`` calls this) and forward-mode AD (the update-sharpness Hessian-vector product)."""
+        (``repro.training.stacking`` calls this) and forward-mode AD (the update-sharpness Hessian-vector product)."""
         for m in self.modules():
             if isinstance(m, CausalSelfAttention):
                 m.explicit = True

@@ -1,9 +1,9 @@
-"""Wide ResNet (Zagoruyko & Komodakis 2016), the backbone of SNGP's CIFAR tables (Liu et al. 2020, §5).
+"""Wide ResNet (Zagoruyko & Komodakis 2016), for CIFAR-sized images.
 
 WRN-d-k: a 3×3 stem with 16 channels, three groups of (d − 4)/6 pre-activation basic blocks with 16k, 32k, 64k
 channels (stride 1, 2, 2), BN-ReLU, global average pooling and a linear ``head``. WRN-28-10 has ≈ 36.5M
 parameters. Dropout sits between a block's two convolutions; ``filterwise`` drops whole channels (the
-uncertainty-baselines recipe, the card §4) instead of single activations.
+uncertainty-baselines recipe) instead of single activations.
 """
 
 from __future__ import annotations

@@ -1,26 +1,38 @@
-"""report.md and the terminal verdict table for one study."""
+"""report.md and the terminal verdict table for one study.
+
+What a study's report shows comes from its YAML, never from here: ``study.figures`` (a list of figure specs,
+each ``kind`` a name in :data:`FIGURES` or an import path ``f(study, rows, out, **spec) -> Path``),
+``study.table`` (an import path ``f(study, rows) -> markdown lines``) or, without one, a table of
+``study.table_metrics`` along ``study.x`` (split by ``study.table_by``).
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from repro.atomic import write_text
 from repro.errors import import_object
 from repro.report.figures import class_bars_figure, curve_figure, history_figure
-from repro.studies.claims import ClaimResult, curve
+from repro.studies.claims import ClaimResult
+from repro.studies.results import MissingRuns, curve
 
-# Figure kinds by name; a study may also name any function ``f(study, rows, out, **spec) -> Path`` by its
-# import path (``kind: repro.report.slingshot_figures.dynamics``).
+__all__ = ["FIGURES", "draw_figures", "print_verdict", "verdict_table", "write_report"]
+
 FIGURES = {"curve": curve_figure, "history": history_figure, "class_bars": class_bars_figure}
+DEFAULT_TABLE_METRICS = ("test/error", "train/error")
 
 
 def draw_figures(study, rows: list[dict], out_dir: Path) -> list[Path]:
-    """The figures a study asks for in ``study.figures`` (default: a curve along ``study.x``)."""
+    """The figures a study asks for in ``study.figures`` (default: a curve along ``study.x``). A figure whose
+    runs are missing (a ``--grid`` subset) is left out with a note, never stopping the report."""
     specs = study.meta.get("figures") or [{"kind": "curve"}]
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, spec in enumerate(specs):
         spec = dict(spec)
@@ -28,7 +40,10 @@ def draw_figures(study, rows: list[dict], out_dir: Path) -> list[Path]:
         spec.setdefault("x", study.x_key)
         out = out_dir / spec.pop("file", f"{study.name}{'' if i == 0 else f'_{i}'}.png")
         draw = FIGURES.get(kind) or import_object(kind, what="figure kind")
-        paths.append(draw(study, rows, out, **spec))
+        try:
+            paths.append(draw(study, rows, out, **spec))
+        except MissingRuns as err:
+            print(f"note: figure {out.name} not drawn: {err}", file=sys.stderr)
     return paths
 
 
@@ -45,34 +60,36 @@ def print_verdict(claims: list[ClaimResult], title: str) -> None:
     Console().print(verdict_table(claims, title))
 
 
-def _method_table(study, rows: list[dict]) -> list[str]:
-    """One row per method (every non-seed grid setting), seed mean ± std of each test metric: the
-    paper-table layout for studies whose grid is categorical (e.g. loss × train rule, LDAM-DRW)."""
+def _fmt_mean(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def _method_table(study, rows: list[dict], metrics: list[str]) -> list[str]:
+    """One row per setting of the non-seed grid keys, seed mean ± std of each metric (categorical grids)."""
     keys = [k for k in rows[0].get("overrides", {}) if k != "seed"] or [study.x_key]
-    metrics = [m for m in ("test/balanced_error", "test/error", "test/acc_head", "test/acc_medium", "test/acc_tail")
-               if m in rows[0]]
     lines = ["| " + " | ".join([*keys, *metrics, "runs"]) + " |", "|" + "---|" * (len(keys) + len(metrics) + 1)]
-    for setting in sorted({tuple(str(r[k]) for k in keys) for r in rows}):
-        sel = [r for r in rows if tuple(str(r[k]) for k in keys) == setting]
-        cells = [*setting] + [f"{np.mean([r[m] for r in sel]):.3f} ± {np.std([r[m] for r in sel]):.3f}"
+    for setting in dict.fromkeys(tuple(str(r.get(k)) for k in keys) for r in rows):
+        sel = [r for r in rows if tuple(str(r.get(k)) for k in keys) == setting]
+        cells = [*setting] + [_fmt_mean([r[m] for r in sel if m in r]) if any(m in r for r in sel) else "–"
                               for m in metrics]
         lines.append("| " + " | ".join([*cells, str(len(sel))]) + " |")
     return lines
 
 
 def _results_table(study, rows: list[dict]) -> list[str]:
-    """``study.table`` (an import path to ``f(study, rows) -> markdown lines``) when the study names one,
-    e.g. a paper-layout table with the paper's numbers beside ours; else a table along ``study.x``."""
+    """``study.table`` when the study names one (e.g. a paper-layout table with the paper's numbers beside
+    ours); else ``study.table_metrics`` along ``study.x``."""
     if study.meta.get("table"):
         return import_object(study.meta["table"], what="report table")(study, rows)
     x = study.x_key
     if x is None or not rows or x not in rows[0]:
         return []
+    metrics = [m for m in study.meta.get("table_metrics", DEFAULT_TABLE_METRICS) if any(m in r for r in rows)]
+    if not metrics:
+        return []
     if isinstance(rows[0][x], str):
-        return _method_table(study, rows)
-    metrics = [m for m in ("test/error", "test/error_noisy_scale", "train/error", "train/error_clean")
-               if m in rows[0]]
-    by = "label_noise" if "label_noise" in rows[0] else None
+        return _method_table(study, rows, metrics)
+    by = study.meta.get("table_by")
     lines = ["| " + " | ".join(([by] if by else []) + [x, *metrics, "runs"]) + " |",
              "|" + "---|" * (len(metrics) + 2 + (1 if by else 0))]
     for level in sorted({r[by] for r in rows}) if by else [None]:
@@ -106,7 +123,10 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
     ]
     lines += ["| " + " | ".join(_cell(v) for v in (c.name, c.expected, c.measured, c.verdict)) + " |" for c in claims]
     lines += [""] + [f"![{p.stem}]({p.name})" for p in figures] + [""]
-    table = _results_table(study, rows)
+    try:
+        table = _results_table(study, rows)
+    except MissingRuns as err:
+        table = [f"(table not drawn: {err})"]
     if table:
         lines += ["## Results (mean ± std over seeds)", "", *table, ""]
     manifests = sorted(Path(r["run_dir"]) / "manifest.json" for r in rows)
@@ -117,8 +137,8 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
                   f"torch {m['packages'].get('torch')}, lightning {m['packages'].get('pytorch-lightning')}. "
                   f"{len(rows)} runs; per-run configs, logs and W&B files under `runs/`.", ""]
     path = out_dir / "report.md"
-    path.write_text("\n".join(lines))
-    (out_dir / "claims.json").write_text(json.dumps(
+    write_text(path, "\n".join(lines))
+    write_text(out_dir / "claims.json", json.dumps(
         [{"name": c.name, "expected": c.expected, "measured": c.measured, "passed": c.passed, "values": c.values}
          for c in claims], indent=2, default=float))
     return path

@@ -10,7 +10,7 @@ A study asks for it with ``study.table: repro.report.tables.paper_table`` and de
       label: ours                                    # the one column's label when there are no columns
       metric: test/balanced_error
       scale: 100                                     # e.g. error rate → percent, as the paper prints it
-      paper: {ERM: {cifar10 exp 100: 29.64}, LDAM-DRW: {cifar10 exp 100: 22.97}}
+      paper: {ERM: {cifar10 exp 100: 29.64}, ours: {cifar10 exp 100: 22.97}}
 
 A paper value with no run of ours (a dataset this scale does not train) still shows, as ``(29.64)``.
 """

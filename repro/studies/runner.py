@@ -8,6 +8,7 @@ A failed run never removes a finished one; the study reports every failure at th
 from __future__ import annotations
 
 import csv
+import io
 import json
 import multiprocessing as mp
 import os
@@ -21,9 +22,11 @@ from typing import Any
 
 from jsonargparse import ArgumentError
 
+from repro.atomic import write_text
 from repro.errors import ReproError
 from repro.lightning_cli import ReproCLI
 from repro.studies.progress import ProgressCallback, StudyProgress
+from repro.studies.results import expand_members
 from repro.studies.study import RunSpec, Study, config_hash, set_dotted
 from repro.tracking import finish_wandb
 
@@ -121,25 +124,8 @@ def _execute(job: Job, events: Any) -> dict:
     members = getattr(cli.model, "members", None)
     if members:  # a stacked run: N models in one process, each a row of the study (see expand_members)
         result["members"] = _jsonable(list(members))
-    (job.run_dir / "result.json").write_text(json.dumps(result, indent=2))
+    write_text(job.run_dir / "result.json", json.dumps(result, indent=2))
     return result
-
-
-def expand_members(result: dict, run_dir: Path) -> list[dict]:
-    """A run's results rows. A stacked run (several models of one architecture trained as one batched model)
-    declares ``members`` (``[{"seed": 0}, {"seed": 1}, ...]``) and logs each member's metrics under
-    ``member<i>/<metric>``; it becomes one row per member, as if each had been a run of its own, with
-    ``member: i`` so that its history columns (``member<i>/...`` in metrics.csv) can be found."""
-    common = {**result["overrides"], "run_dir": str(run_dir), "seconds": result["seconds"]}
-    members = result.get("members")
-    if not members:
-        return [{**common, **result["metrics"]}]
-    rows = []
-    for i, member in enumerate(members):
-        prefix = f"member{i}/"
-        metrics = {k[len(prefix):]: v for k, v in result["metrics"].items() if k.startswith(prefix)}
-        rows.append({**common, **member, "member": i, **metrics})
-    return rows
 
 
 def _jsonable(obj: Any) -> Any:
@@ -309,10 +295,10 @@ class StudyRunner:
             if path.exists():
                 rows += expand_members(json.loads(path.read_text()), job.run_dir)
         if rows:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
             fields = list(dict.fromkeys(k for row in rows for k in row))
-            with open(self.out_dir / "results.csv", "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(rows)
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+            write_text(self.out_dir / "results.csv", buf.getvalue())
         return rows

@@ -1,0 +1,92 @@
+"""The double-descent claim types against hand-built result tables whose verdicts are known."""
+
+from __future__ import annotations
+
+import pytest
+from result_tables import rows
+
+from repro.errors import ReproError
+from repro.papers.double_descent.claims import (
+    epochwise_double_descent,
+    interpolation_threshold,
+    last_exceeds_min,
+    peak_exceeds_ends,
+    peak_grows_with,
+    peak_near_threshold,
+)
+from repro.studies.claims import evaluate
+
+
+def test_peak_exceeds_ends_measures_rise_and_fall():
+    r = peak_exceeds_ends(rows(), x="width", margin_left=0.15, margin_right=0.2)
+    assert r.passed
+    assert r.values["x_peak"] == 16 and r.values["x_first_min"] == 4
+    assert r.values["rise"] == pytest.approx(0.20) and r.values["fall"] == pytest.approx(0.25)
+    assert not peak_exceeds_ends(rows(), x="width", margin_left=0.21).passed
+    assert not peak_exceeds_ends(rows(), x="width", margin_right=0.26).passed
+
+
+def test_peak_exceeds_ends_second_descent_below_first_min():
+    assert peak_exceeds_ends(rows(), x="width", last_below_first_min=0.05).passed  # 0.20 − 0.15
+    assert not peak_exceeds_ends(rows(), x="width", last_below_first_min=0.06).passed
+
+
+def test_monotone_curve_has_no_double_descent():
+    r = peak_exceeds_ends(rows(test=[0.5, 0.4, 0.3, 0.2, 0.1, 0.05]), x="width")
+    assert not r.passed
+
+
+def test_search_window_and_first_min_start():
+    r = peak_exceeds_ends(rows(), x="width", search=(2, 8))
+    assert r.values["x_peak"] == 2 or not r.passed  # a peak at the grid's first point is no double descent
+    r = peak_exceeds_ends(rows(), x="width", first_min_from=8)
+    assert r.values["x_first_min"] == 8 and r.values["rise"] == pytest.approx(0.15)
+
+
+def test_interpolation_threshold_and_peak_near_it():
+    assert interpolation_threshold(rows(), x="width", threshold=0.05) == 16
+    assert interpolation_threshold(rows(), x="width", threshold=0.2) == 8
+    assert interpolation_threshold(rows(train=[0.5] * 6), x="width") is None
+    assert peak_near_threshold(rows(), x="width", threshold=0.05, tolerance_steps=0).passed
+    r = peak_near_threshold(rows(), x="width", threshold=0.35, tolerance_steps=1)  # k* = 4, peak 16: 2 steps
+    assert not r.passed and r.values["steps"] == 2
+
+
+def test_peak_grows_with_noise():
+    table = (rows(test=[0.2, 0.15, 0.12, 0.10, 0.08, 0.06], label_noise=0.0)
+             + rows(test=[0.3, 0.20, 0.25, 0.30, 0.25, 0.15], label_noise=0.1)
+             + rows(label_noise=0.2))
+    r = peak_grows_with(table, x="width", by="label_noise", first_min_from=4)
+    assert r.passed and r.values["heights"] == pytest.approx([0.0, 0.10, 0.20])
+    shrinking = rows(label_noise=0.1) + rows(test=[0.3, 0.20, 0.25, 0.30, 0.25, 0.15], label_noise=0.2)
+    assert not peak_grows_with(shrinking, x="width", by="label_noise", first_min_from=4).passed
+
+
+def _history_run(tmp_path, name, errors):
+    d = tmp_path / name
+    d.mkdir()
+    lines = ["epoch,step,test/error,fit/loss"] + [f"{e},{e},{v}," for e, v in enumerate(errors)]
+    lines.insert(2, "0,0,,0.5")  # a training-loss row without the metric is skipped
+    (d / "metrics.csv").write_text("\n".join(lines) + "\n")
+    return str(d)
+
+
+def test_epochwise_claims_read_histories(tmp_path):
+    dd = [0.30, 0.20, 0.18, 0.25, 0.30, 0.28, 0.22, 0.21]
+    flat = [0.30, 0.20, 0.22, 0.25, 0.26, 0.26, 0.26, 0.26]
+    table = [{"width": 64, "seed": 0, "run_dir": _history_run(tmp_path, "a", dd)},
+             {"width": 12, "seed": 0, "run_dir": _history_run(tmp_path, "b", flat)}]
+    r = epochwise_double_descent(table, where={"width": 64}, min_rise=0.1, min_fall=0.08)
+    assert r.passed and r.values == pytest.approx({"min": 0.18, "max": 0.30, "last": 0.21})
+    assert not epochwise_double_descent(table, where={"width": 12}).passed  # no second descent
+    assert last_exceeds_min(table, where={"width": 12}, margin=0.06).passed
+    assert not last_exceeds_min(table, where={"width": 12}, margin=0.07).passed
+
+
+def test_evaluate_resolves_the_claims_by_import_path_and_fills_x():
+    results = evaluate([{"type": "repro.papers.double_descent.claims.peak_exceeds_ends", "name": "dd"}], rows(),
+                       x="width")
+    assert results[0].name == "dd" and results[0].verdict == "PASS"
+    with pytest.raises(ReproError, match="no results"):
+        evaluate([{"type": "repro.papers.double_descent.claims.peak_exceeds_ends", "metric": "val/error"}], rows(),
+                 x="width")

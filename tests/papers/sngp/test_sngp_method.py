@@ -1,0 +1,61 @@
+"""The SNGP LightningModule: where spectral norm goes, the per-epoch reset, MC dropout, the deterministic baseline."""
+
+import functools
+
+import pytest
+import torch
+from torch import nn
+
+from repro.errors import ConfigValueError
+from repro.models.residual_mlp import ResidualMLP
+from repro.models.spectral import SoftSpectralNorm
+from repro.papers.sngp.method import SNGP
+
+
+def _model(**kwargs) -> SNGP:
+    backbone = functools.partial(ResidualMLP, width=16, depth=2, dropout=0.5)
+    return SNGP(backbone, num_classes=2, in_shape=(2,), **kwargs)
+
+
+def test_spectral_norm_on_residual_layers_only() -> None:
+    torch.manual_seed(0)
+    m = _model(spectral_bound=0.9, gp={"num_features": 32}).train()
+    for _ in range(50):  # training steps run the power iteration on
+        m(torch.randn(4, 2))
+    assert all(isinstance(layer.parametrizations.weight[0], SoftSpectralNorm) for layer in m.backbone.layers)
+    assert not hasattr(m.backbone.input, "parametrizations")  # frozen projection
+    assert not hasattr(m.backbone.head, "parametrizations")  # replaced by the GP head
+    for layer in m.backbone.layers:
+        # σ̂ comes from power iteration, which approaches σ from below.
+        assert torch.linalg.matrix_norm(layer.weight.detach(), 2) <= 0.9 * 1.005
+
+
+def test_deterministic_baseline_is_plain_backbone() -> None:
+    m = _model(spectral_bound=None, gp=None).eval()
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(m(x), m.backbone(x))
+    assert m.gp is None
+
+
+def test_precision_reset_at_epoch_start_and_accumulated_in_training() -> None:
+    m = _model(gp={"num_features": 32, "ridge": 1.0}).train()
+    m(torch.randn(10, 2))
+    assert not torch.allclose(m.gp.precision, torch.eye(32))
+    m.on_train_epoch_start()
+    torch.testing.assert_close(m.gp.precision, torch.eye(32))
+
+
+def test_mc_dropout_averages_masks_and_restores_eval() -> None:
+    torch.manual_seed(0)
+    m = _model(method="mc_dropout", mc_dropout_samples=50).eval()
+    x = torch.randn(4, 2)
+    probs = m(x).exp()
+    torch.testing.assert_close(probs.sum(-1), torch.ones(4))
+    assert not torch.allclose(probs, m.backbone(x).softmax(-1), atol=1e-4)  # masks were on
+    assert all(not d.training for d in m.backbone.modules() if isinstance(d, nn.Dropout))
+
+
+@pytest.mark.parametrize(("kwargs", "key"), [({"spectral_bound": 0.0}, "coeff"), ({"gp": {"ridge": -1.0}}, "ridge")])
+def test_bad_config_raises(kwargs: dict, key: str) -> None:
+    with pytest.raises(ConfigValueError, match=key):
+        _model(**kwargs)
