@@ -75,7 +75,18 @@ def cmd_reproduce(args) -> int:
     print(f"{study.paper} / {study.name}: {len(runner.jobs)} runs ({len(runner.jobs) - todo} cached), "
           f"{runner.workers} worker(s) × {runner.threads} thread(s) → {out_dir}", file=sys.stderr)
     rows = runner.run(progress=not args.no_progress)
-    return _finish(study, rows, out_dir)
+    if not rows:
+        runner.raise_failures()
+    status = _finish(study, rows, out_dir)
+    runner.raise_failures()  # after the verdict on what did finish
+    if args.robustness:  # the primary runs are cached now; the other two conditions train their own
+        from repro.studies import robustness
+
+        held = robustness.run(study, out_dir, workers=args.workers, threads=args.threads,
+                              grid=_grid_overrides(args.grid), settings=_parse_assignments(args.set, "--set"),
+                              progress=not args.no_progress)
+        status = max(status, 0 if held else 1)
+    return status
 
 
 def cmd_report(args) -> int:
@@ -137,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--threads", type=int, help="torch threads per run (default: cores / workers)")
             p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key in every run")
             p.add_argument("--no-progress", action="store_true", help="no progress bars")
+            p.add_argument("--robustness", action="store_true",
+                           help="also run a disjoint seed set and a floating-point perturbation, and report per claim "
+                                "whether it held in all three (study.robustness in the YAML)")
     p = sub.add_parser("list", help="papers, studies, scales and claims")
     p.set_defaults(fn=cmd_list)
     p = sub.add_parser("data", help="install Fashion-MNIST from Debian's package (no root needed)", add_help=False)

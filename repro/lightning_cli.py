@@ -6,6 +6,7 @@ run and a hand-launched run with the same YAML are the same run.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ from pytorch_lightning.cli import LightningCLI
 
 from repro.tracking import TrimHistoryOnResume, build_loggers, write_manifest
 from repro.training.classifier import Classifier
+
+# Lightning 2.6 itself calls jsonargparse APIs that jsonargparse 4.49+ deprecates: a warning per run that no user
+# can act on.
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 # Keys of a study YAML that are not part of a run; ``repro fit`` accepts and ignores them, so one
 # file is both a study and a runnable config.

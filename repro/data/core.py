@@ -19,6 +19,7 @@ from repro.data.imbalance import long_tail_counts, long_tail_indices
 from repro.data.loaders import DeviceLoader, Normalizer, classic_loader
 from repro.data.noise import apply_label_noise, noise_summary, transition_matrix
 from repro.data.samplers import ClassBalancedDeviceLoader
+from repro.data.seeds import draw_seed
 from repro.data.sources import Split, load_source, source_info
 from repro.errors import ReproError
 
@@ -33,10 +34,11 @@ class TensorDataModule(pl.LightningDataModule):
         eval_batch_size: batch size for evaluation passes.
         label_noise: fraction of training labels replaced by noise, in [0, 1).
         noise_kind: ``uniform_incorrect`` (the paper's "incorrect-only" noise), ``symmetric`` or ``pair``.
-        noise_seed: seed of the one-time noise draw (static noise: never redrawn per epoch).
+        noise_seed: seed of the one-time noise draw (static noise: never redrawn per epoch); ``None`` derives it
+            from the run seed, for papers that redraw the noise per seed (``repro.data.seeds``).
         train_size: keep this many training examples (a seeded random subset); ``None`` keeps all.
         val_size: hold out this many training examples as a clean ``val`` split.
-        split_seed: seed for the subset and the validation split.
+        split_seed: seed for the subset and the validation split (default: derived from the run seed).
         augment: random crop (zero padding ``crop_padding``) + horizontal flip, image sources only.
         pad_to: zero-pad images to this side length (e.g. 28 → 32 for Fashion-MNIST into a CIFAR ResNet).
         eval_splits: which splits ``val_dataloader`` yields, in order: ``val``, ``test``, ``train``.
@@ -45,14 +47,16 @@ class TensorDataModule(pl.LightningDataModule):
         num_workers: DataLoader workers for the classic loader.
         root: dataset directory; default ``$REPRO_DATA`` (or ``./data``).
         download: allow torchvision to download missing datasets.
-        seed: seed of the per-epoch shuffling and augmentation.
+        seed: seed of the per-epoch shuffling and augmentation (default: derived from the run seed).
         imbalance_ratio: make the training split long-tailed with ρ = n_max / n_min (
             ``repro.data.imbalance``); ``None`` keeps it as it is. The test set is never touched.
         imbalance_kind: ``exp`` (n_i = int(n_max · ρ^(−i/(C−1)))) or ``step``.
-        imbalance_seed: seed of the per-class subsample.
+        imbalance_seed: seed of the per-class subsample (default: derived from the run seed).
         sampler: training order, ``uniform`` (a permutation) or ``class_balanced`` (re-sampling, device
             loader only).
         sampler_start_epoch: first epoch of class-balanced sampling (deferred re-sampling when > 0).
+        mean, std: per-channel normalisation of image sources (pixels / 255), in place of the source's own
+            training-set statistics (e.g. an original code's constants).
     """
 
     def __init__(
@@ -63,10 +67,10 @@ class TensorDataModule(pl.LightningDataModule):
         eval_batch_size: int = 2048,
         label_noise: float = 0.0,
         noise_kind: str = "uniform_incorrect",
-        noise_seed: int = 0,
+        noise_seed: int | None = 0,
         train_size: int | None = None,
         val_size: int = 0,
-        split_seed: int = 0,
+        split_seed: int | None = None,
         augment: bool = False,
         crop_padding: int = 4,
         pad_to: int | None = None,
@@ -75,12 +79,14 @@ class TensorDataModule(pl.LightningDataModule):
         num_workers: int = 4,
         root: str | None = None,
         download: bool = True,
-        seed: int = 0,
+        seed: int | None = None,
         imbalance_ratio: float | None = None,
         imbalance_kind: str = "exp",
-        imbalance_seed: int = 0,
+        imbalance_seed: int | None = None,
         sampler: Literal["uniform", "class_balanced"] = "uniform",
         sampler_start_epoch: int = 0,
+        mean: tuple[float, ...] | None = None,
+        std: tuple[float, ...] | None = None,
     ) -> None:
         super().__init__()
         self.info = source_info(source)
@@ -101,9 +107,13 @@ class TensorDataModule(pl.LightningDataModule):
             raise ReproError(f"data.init_args.sampler must be 'uniform' or 'class_balanced', got {sampler!r}")
         if sampler == "class_balanced" and loader != "device":
             raise ReproError("data.init_args.sampler=class_balanced needs loader=device")
+        # One run seed drives every draw unless the config pins one (repro.data.seeds); the resolved seeds are
+        # recorded with the run's result.
+        self.seeds = {"split": draw_seed(split_seed, "split"), "imbalance": draw_seed(imbalance_seed, "imbalance"),
+                      "order": draw_seed(seed, "order"), "noise": draw_seed(noise_seed, "noise")}
         self.imbalance_ratio = imbalance_ratio
         self.imbalance_kind = imbalance_kind
-        self.imbalance_seed = imbalance_seed
+        self.imbalance_seed = self.seeds["imbalance"]
         self.sampler = sampler
         self.sampler_start_epoch = sampler_start_epoch
         self.source = source
@@ -111,10 +121,10 @@ class TensorDataModule(pl.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.label_noise = label_noise
         self.noise_kind = noise_kind
-        self.noise_seed = noise_seed
+        self.noise_seed = self.seeds["noise"]
         self.train_size = train_size
         self.val_size = val_size
-        self.split_seed = split_seed
+        self.split_seed = self.seeds["split"]
         self.augment = augment
         self.crop_padding = crop_padding
         self.pad_to = pad_to
@@ -123,8 +133,12 @@ class TensorDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.root = root
         self.download = download
-        self.seed = seed
-        self.normalize = Normalizer(self.info.mean, self.info.std)
+        self.seed = self.seeds["order"]
+        if (mean is None) != (std is None) or (mean is not None and len(mean) != len(std)):
+            raise ReproError("data.init_args.mean and std override the source's normalisation together, one value "
+                             f"per channel; got mean={mean}, std={std}")
+        self.normalize = Normalizer(tuple(mean) if mean is not None else self.info.mean,
+                                    tuple(std) if std is not None else self.info.std)
         self.splits: dict[str, dict[str, torch.Tensor]] = {}
         self.noise: dict = {}
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytorch_lightning as pl
 import torch
 
+from repro.data.seeds import draw_seed
 from repro.errors import ConfigValueError
 
 # Each operation: (function of integer tensors a, b and the prime p, whether b must be non-zero).
@@ -127,13 +128,13 @@ class ModularDataModule(pl.LightningDataModule):
         batch_size: training batch; ``None`` = min(512, half the training set) (openai/grok's default), 0 = full batch.
         eval_batch_size: batch of the evaluation passes.
         eval_splits: splits evaluated at every validation pass, in order (``val``, ``train``).
-        seed: seed of the per-epoch batch order.
+        seed: seed of the per-epoch batch order (default: derived from the run seed, ``repro.data.seeds``).
     """
 
     def __init__(self, operation: str = "/", *, source: str = "modular", prime: int = 97, train_fraction: float = 0.5,
                  split_seed: int = 0,
                  batch_size: int | None = None, eval_batch_size: int = 8192,
-                 eval_splits: tuple[str, ...] = ("val", "train"), seed: int = 0) -> None:
+                 eval_splits: tuple[str, ...] = ("val", "train"), seed: int | None = None) -> None:
         super().__init__()
         if source != "modular":
             raise ConfigValueError(f"data.init_args.source={source!r}: ModularDataModule generates 'modular' only")
@@ -146,7 +147,8 @@ class ModularDataModule(pl.LightningDataModule):
         if unknown:
             raise ConfigValueError(f"data.init_args.eval_splits: unknown split(s) {sorted(unknown)}; use val, train")
         self.operation, self.prime, self.train_fraction = operation, prime, train_fraction
-        self.split_seed, self.seed = split_seed, seed
+        self.split_seed, self.seed = split_seed, draw_seed(seed, "order")
+        self.seeds = {"split": split_seed, "order": self.seed}
         self.batch_size = min(512, self.n_train // 2) if batch_size is None else (batch_size or self.n_train)
         self.eval_batch_size = eval_batch_size
         self.eval_splits = tuple(eval_splits)

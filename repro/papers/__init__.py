@@ -15,7 +15,7 @@ from pathlib import Path
 
 from repro.errors import ReproError
 
-__all__ = ["PaperInfo", "configs_dir", "normalize", "papers", "study_path", "study_paths"]
+__all__ = ["OriginalValue", "PaperInfo", "configs_dir", "normalize", "papers", "study_path", "study_paths"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,26 @@ class PaperInfo:
     title: str
     citation: str
     url: str = ""
+
+
+@dataclass(frozen=True)
+class OriginalValue:
+    """One value of a paper's original code that a study config must match, and where it comes from.
+
+    ``key`` is a dotted key of a run's fully resolved config (defaults included, as ``repro fit --print_config``
+    shows it); ``where`` picks the grid point (short names, e.g. ``{"method": "LDAM-DRW"}``; default: the first
+    run). A paper package lists them in ``original.py`` as ``ORIGINAL = {"paper.yaml": [OriginalValue(...), ...]}``;
+    ``tests/test_original_values.py`` checks every one, and the paper's README shows the same table.
+    """
+
+    key: str
+    value: object
+    source: str
+    where: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def at(cls, key: str, value: object, source: str, **where: object) -> OriginalValue:
+        return cls(key, value, source, tuple(where.items()))
 
 
 def _discover() -> dict[str, PaperInfo]:

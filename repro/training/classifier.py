@@ -55,6 +55,13 @@ class Classifier(pl.LightningModule):
             the device, so not every step).
         per_class_metrics: also log balanced error, per-class and head/medium/tail accuracy (imbalanced data).
         log_fit_error: also log ``fit/error``, the error on each training batch, with ``fit/loss``.
+        track_best: metrics whose best value over the validation passes is logged as ``<metric>_best`` (and
+            ``<metric>_best_epoch``), each ``min`` or ``max`` (e.g. ``{test/balanced_error: min}``).
+        checkpoint_best: save ``checkpoints/best.ckpt`` at the best value of this metric (its mode from
+            ``track_best``, else ``min``), an output other runs of a study can take as input.
+        init_jitter: multiply every initial parameter by (1 + init_jitter·ε), ε ~ N(0, 1) from a stream of its own:
+            a last-bits perturbation of the starting point that stands in for another machine's floating point
+            (the robustness check's ``perturbation: {jitter: 1e-7}``); 0 leaves the initialisation alone.
         stack_seeds: train one member per seed as one batched model (``repro.training.stacking``): each
             member's backbone is built under its own seed, every member sees the same batches, the loss is the
             sum of the members' losses (so each gets exactly its own gradient), and an element-wise optimizer
@@ -85,6 +92,9 @@ class Classifier(pl.LightningModule):
         nan_check_every: int = 50,
         per_class_metrics: bool = False,
         log_fit_error: bool = False,
+        track_best: dict[str, Literal["min", "max"]] | None = None,
+        checkpoint_best: str | None = None,
+        init_jitter: float = 0.0,
         stack_seeds: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
@@ -106,6 +116,11 @@ class Classifier(pl.LightningModule):
         self.compile_mode = compile_mode
         self.nan_check_every = nan_check_every
         self.log_fit_error = log_fit_error
+        self.track_best = dict(track_best or {})
+        bad = {k: v for k, v in self.track_best.items() if v not in ("min", "max")}
+        if bad:
+            raise ConfigValueError(f"model.init_args.track_best: each metric is min or max, got {bad}")
+        self.checkpoint_best = checkpoint_best
         self.log_step = 0  # the step this batch's metrics belong to (callbacks log after the update)
         # ModuleDict keys must not shadow nn.Module attributes ("train"), hence the prefix.
         self.split_metrics = nn.ModuleDict(
@@ -114,6 +129,18 @@ class Classifier(pl.LightningModule):
         )
         if channels_last and not self.stack_seeds:
             self.backbone = self.backbone.to(memory_format=torch.channels_last)
+        if init_jitter < 0:
+            raise ConfigValueError(f"model.init_args.init_jitter must be >= 0, got {init_jitter}")
+        if init_jitter:
+            self._jitter(init_jitter)
+
+    @torch.no_grad()
+    def _jitter(self, scale: float) -> None:
+        from repro.data.seeds import draw_seed
+
+        gen = torch.Generator().manual_seed(draw_seed(None, "init_jitter"))
+        for p in self.parameters():
+            p.mul_(1 + scale * torch.randn(p.shape, generator=gen, dtype=torch.float64).to(p.dtype))
 
     # -- stacked members ---------------------------------------------------------------------------------
     @property
@@ -211,6 +238,17 @@ class Classifier(pl.LightningModule):
         return {}
 
     # -- the loop ---------------------------------------------------------------------------------------
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """The shared loop's own callbacks; a paper's module extends this list (``super().configure_callbacks()``)."""
+        from repro.training.callbacks import BestCheckpoint, BestMetrics
+
+        callbacks: list[pl.Callback] = []
+        if self.track_best:
+            callbacks.append(BestMetrics(self.track_best))
+        if self.checkpoint_best:
+            callbacks.append(BestCheckpoint(self.checkpoint_best, self.track_best.get(self.checkpoint_best, "min")))
+        return callbacks
+
     def configure_model(self) -> None:
         # Lightning calls this once per fit/validate; compile once.
         if self.compile and not hasattr(self.backbone, "_orig_mod"):

@@ -57,7 +57,7 @@ class Slingshot(Classifier):
         self.feature_change_every = feature_change_every
 
     def configure_callbacks(self) -> list[pl.Callback]:
-        callbacks: list[pl.Callback] = []
+        callbacks = super().configure_callbacks()
         if self.norm_every:
             callbacks.append(LastLayerNorm(self.norm_every))
         if self.feature_change_every:
