@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in LIGHTNING_COMMANDS:
+            from repro.studies.study import read_yaml
+
+            for flag, value in zip(argv, argv[1:], strict=False):  # a broken YAML: one clear line, not a traceback
+                if flag == "--config" and Path(value).is_file():
+                    read_yaml(Path(value))
             from repro.lightning_cli import ReproCLI
 
             # From the shell, let LightningCLI read sys.argv itself (its help and errors name `repro`).
