@@ -4,6 +4,7 @@ loads)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import torch
@@ -18,5 +19,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO takes no storage_options")
-        with atomic_path(path) as tmp:
-            torch.save(checkpoint, tmp)
+        # serialised in memory first: torch's zip writer reports a full disk as a bare RuntimeError ("unexpected
+        # pos"), a plain file write reports it as the OSError (ENOSPC / EFBIG) the study runner explains
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            f.write(buffer.getbuffer())

@@ -67,8 +67,9 @@ class AtomicSaveConfig(SaveConfigCallback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.already_saved:
             return
-        if trainer.is_global_zero and trainer.log_dir is not None:
-            path = Path(trainer.log_dir) / self.config_filename
+        log_dir = trainer.log_dir  # a collective under DDP (rank 0's folder is broadcast): every rank asks
+        if trainer.is_global_zero and log_dir is not None:
+            path = Path(log_dir) / self.config_filename
             with atomic_path(path) as tmp:
                 self.parser.save(self.config, str(tmp), skip_none=False, overwrite=True, multifile=self.multifile)
             self.save_config(trainer, pl_module, stage)

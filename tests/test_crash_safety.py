@@ -75,6 +75,7 @@ def env(tmp_path_factory) -> dict:
     raw["trainer"].update(max_epochs=400, check_val_every_n_epoch=400, log_every_n_steps=10)
     raw["run"] = {"checkpoint_minutes": 0.005}  # a checkpoint every 0.3 s: kills land between and inside saves
     raw["grid"] = {"model.init_args.backbone.init_args.width": [8, 16, 32], "seed_everything": [0]}
+    raw["claims"] = []  # three short runs prove nothing about double descent: the test compares results, not verdicts
     study = root / "configs" / "double_descent" / "crash.yaml"
     study.parent.mkdir(parents=True)
     study.write_text(yaml.safe_dump(raw))
@@ -105,7 +106,7 @@ def _results(out: Path) -> dict:
 @pytest.fixture(scope="module")
 def reference(env) -> dict:
     done = _run(env, env["root"] / "reference")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     return _results(env["root"] / "reference")
 
 
@@ -122,7 +123,7 @@ def test_a_kill_at_a_random_moment_resumes_to_the_same_results(env, reference, m
     out = env["root"] / f"random{moment_seed}"
     delay = random.Random(moment_seed).uniform(8.0, 16.0)  # after the imports, while the three runs train
     done = _kill_then_finish(env, out, lambda proc: time.sleep(delay))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     assert _results(out) == reference
 
 
@@ -137,7 +138,7 @@ def test_a_kill_inside_a_checkpoint_or_result_write_leaves_a_resumable_study(env
             time.sleep(0.05)
 
     done = _kill_then_finish(env, out, when_writing, REPRO_TEST_SLOW=target, REPRO_TEST_MARK=str(mark))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     assert _results(out) == reference
     assert not list(out.rglob(f".{target}.*")), "a temporary file of the interrupted write was left behind"
 
@@ -162,7 +163,7 @@ def test_truncated_files_are_named_moved_aside_and_redone(env, reference):
     with open(runs[2] / "metrics.csv", "a") as f:
         f.write("0.31,5")
     done = _run(env, out)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     for path in (result, ckpt, runs[2] / "metrics.csv"):
         assert str(path) in done.stderr  # one warning line names each file
     assert list(runs[0].glob("result.json.corrupt-*")) and list(ckpt.parent.glob("last.ckpt.corrupt-*"))
@@ -183,7 +184,7 @@ def test_a_full_disk_is_a_clear_error_and_the_study_resumes(env, reference):
     assert "File too large" in failed.stderr and "free space and rerun" in failed.stderr
     assert "Traceback" not in failed.stderr
     done = _run(env, out)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     assert _results(out) == reference
 
 

@@ -8,7 +8,6 @@ reports every failure at the end, after judging what did finish.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import multiprocessing as mp
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.atomic import write_text
-from repro.errors import ReproError
+from repro.errors import DISK_FULL_HINT, ReproError, is_disk_full
 from repro.lightning_cli import ReproCLI
 from repro.studies.cache import RunLocked, read_result, wait_for
 from repro.studies.execute import execute, init_worker, visible_gpus, worker_devices
@@ -157,9 +156,8 @@ class StudyRunner:
             self.elsewhere.add(job.name)
             return
         message = f"{type(err).__name__}: {err}"
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            message += (" — the disk is full or a file-size limit was reached; free space and rerun (finished runs "
-                        "and checkpoints are kept, this run resumes from its last checkpoint)")
+        if is_disk_full(err):
+            message += f" — {DISK_FULL_HINT}"
         self.failures[job.name] = message
         display.fail(job.name)
 
