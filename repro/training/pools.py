@@ -38,10 +38,13 @@ def log_spaced_epochs(max_epochs: int, *, per_decade: int = 10, first: int = 10,
 
 class PoolFractions(pl.Callback):
     """Logs, at ``epochs`` (default: :func:`log_spaced_epochs` of the run's ``max_epochs`` with ``tail``), the share
-    of each of the datamodule's pools predicted as ``target_class``, and the training accuracy, per member."""
+    of each of the datamodule's pools predicted as ``target_class``, and the training accuracy, per member.
+
+    ``batch_size``: inputs per forward pass (default: the datamodule's ``eval_batch_size``, else 4096); a stacked
+    model runs every member on each chunk, so its activations are members × chunk."""
 
     def __init__(self, *, target_class: int = 1, epochs: list[int] | None = None, per_decade: int = 10,
-                 tail: int = 20, batch_size: int = 4096) -> None:
+                 tail: int = 20, batch_size: int | None = None) -> None:
         self.target_class, self.batch_size = target_class, batch_size
         self.epochs, self.per_decade, self.tail = epochs, per_decade, tail
         self._due: set[int] = set()
@@ -61,23 +64,24 @@ class PoolFractions(pl.Callback):
     @torch.no_grad()
     def measure(self, datamodule, pl_module) -> dict[str, torch.Tensor]:
         """``{pools/<name>_frac: (M,), pools/train_accuracy: (M,)}`` in eval mode (a single model gives (1,))."""
+        size = self.batch_size or getattr(datamodule, "eval_batch_size", None) or 4096
         was_training = pl_module.training
         pl_module.eval()
         try:
-            out = {f"pools/{name}_frac": (self._predict(pl_module, x) == self.target_class).float().mean(-1)
+            out = {f"pools/{name}_frac": (self._predict(pl_module, x, size) == self.target_class).float().mean(-1)
                    for name, x in getattr(datamodule, "pools", {}).items()}
             train = datamodule.splits["train"]
             x = datamodule.normalize(train["x"])
-            out["pools/train_accuracy"] = (self._predict(pl_module, x) == train["y"]).float().mean(-1)
+            out["pools/train_accuracy"] = (self._predict(pl_module, x, size) == train["y"]).float().mean(-1)
         finally:
             pl_module.train(was_training)
         return out if pl_module.stacked else {k: v[0] for k, v in out.items()}
 
-    def _predict(self, pl_module, x: torch.Tensor) -> torch.Tensor:
+    def _predict(self, pl_module, x: torch.Tensor, size: int) -> torch.Tensor:
         """Predicted classes, (M, N)."""
         dtype = next(pl_module.parameters()).dtype
         parts = []
-        for i in range(math.ceil(len(x) / self.batch_size)):
-            chunk = x[i * self.batch_size:(i + 1) * self.batch_size].to(pl_module.device, dtype)
+        for i in range(math.ceil(len(x) / size)):
+            chunk = x[i * size:(i + 1) * size].to(pl_module.device, dtype)
             parts.append(pl_module.member_axis(pl_module(chunk)).argmax(-1))
         return torch.cat(parts, -1)
