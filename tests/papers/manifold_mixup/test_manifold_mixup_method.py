@@ -141,3 +141,14 @@ def test_a_short_fit_logs_error_nll_the_spectrum_and_fgsm(tmp_path):
     assert metrics["test/fgsm_accuracy_eps0.5"] < metrics["test/fgsm_accuracy_eps0.05"] <= metrics["test/accuracy"]
     with open(tmp_path / "run" / "metrics.csv") as f:
         assert any(row.get("train/sv_rest") for row in csv.DictReader(f))
+
+
+def test_the_paper_study_without_its_datasets_stops_at_once_naming_the_files(tmp_path, capsys, monkeypatch,
+                                                                              no_network):
+    monkeypatch.setenv("REPRO_DATA", str(tmp_path / "empty"))
+    code = main(["reproduce", "manifold_mixup", "--scale", "paper", "--out", str(tmp_path), "--no-progress",
+                 "--set", "data.init_args.download=false"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "REPRO_DATA" in err and "cifar-10-batches-py" in err and "Traceback" not in err
+    assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
