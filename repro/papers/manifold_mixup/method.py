@@ -37,20 +37,11 @@ from repro.atomic import atomic_path
 from repro.data.seeds import draw_seed
 from repro.errors import ConfigValueError
 from repro.models.stages import INPUT, check_stages, declared_stages
+from repro.training import mixup as mix
 from repro.training.adversarial import fgsm
 from repro.training.class_spectrum import spectrum_summary
 from repro.training.classifier import BackboneFactory, Classifier
-from repro.training.mixup import (
-    MIX_LOSSES,
-    MixDraw,
-    captured,
-    check_alpha,
-    draw_mix,
-    mix_pairs,
-    mixed_at,
-    replaced,
-    soft_targets,
-)
+from repro.training.mixup import MIX_LOSSES, MixDraw, check_alpha, draw_mix
 
 
 class ManifoldMixup(Classifier):
@@ -120,23 +111,23 @@ class ManifoldMixup(Classifier):
         if draw is None:
             return self(x)
         if draw.stage == INPUT:
-            return self(mix_pairs(x, draw.perm, draw.lam))
-        with mixed_at(self.stage_module(draw.stage), draw.perm, draw.lam):
+            return self(mix.mix_pairs(x, draw.perm, draw.lam))
+        with mix.mixed_at(self.stage_module(draw.stage), draw.perm, draw.lam):
             return self(x)
 
     def training_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         y = batch["y"]
         draw = self.last_draw = self.draw(len(y))
         logits = self.mixed_forward(batch["x"], draw)
-        targets = soft_targets(y, self.num_classes) if draw is None else (
-            soft_targets(y, self.num_classes, draw.perm.to(y.device), draw.lam))
+        targets = mix.soft_targets(y, self.num_classes) if draw is None else (
+            mix.soft_targets(y, self.num_classes, draw.perm.to(y.device), draw.lam))
         return self.loss(logits, {**batch, "targets": targets})
 
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The configured loss against ``batch["targets"]`` (soft targets; one-hot labels when absent)."""
         targets = batch.get("targets")
         if targets is None:
-            targets = soft_targets(batch["y"], self.num_classes)
+            targets = mix.soft_targets(batch["y"], self.num_classes)
         return MIX_LOSSES[self.loss_name](logits, targets)
 
     # -- evaluation -------------------------------------------------------------------------------------
@@ -147,7 +138,7 @@ class ManifoldMixup(Classifier):
             if self.spectrum_stage == INPUT:
                 logits, features = self(x), x
             else:
-                with captured(self.stage_module(self.spectrum_stage)) as outputs:
+                with mix.captured(self.stage_module(self.spectrum_stage)) as outputs:
                     logits = self(x)
                 features = outputs[-1]
             self._features.append(features.flatten(1).float())
@@ -191,7 +182,7 @@ class ManifoldMixup(Classifier):
             gy, gx = torch.meshgrid(axes[1], axes[0], indexing="ij")
             plane = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(self.device, self.dtype)
             dummy = torch.zeros(len(plane), *self.in_shape, device=self.device, dtype=self.dtype)
-            with replaced(self.stage_module(self.spectrum_stage), plane):
+            with mix.replaced(self.stage_module(self.spectrum_stage), plane):
                 hidden_probs = self(dummy).float().softmax(-1)
             saved.update(hidden=h.cpu(), hidden_y=y.cpu(), hidden_points=plane.cpu(), hidden_probs=hidden_probs.cpu())
         with atomic_path(Path(self.trainer.default_root_dir) / "surface.pt") as tmp:
