@@ -45,6 +45,16 @@ def _end_spread(by_ratio: dict[float, dict], pool: str, tail: int) -> float:
     return end_value(spread_curve(by_ratio, pool_metric(pool))[1], tail)
 
 
+def _paired_end_spreads(rows, where, baseline, pool: str, tail: int, claim: str):
+    """End spreads of ``where`` and of ``baseline`` by seed, and the seeds both have."""
+    ours = {s: _end_spread(g, pool, tail) for s, g in _seeds(rows, where, claim).items()}
+    base = {s: _end_spread(g, pool, tail) for s, g in _seeds(rows, baseline, f"{claim} (baseline)").items()}
+    seeds = sorted(set(ours) & set(base), key=str)
+    if not seeds:
+        raise ReproError(f"{claim}: no seed in both {where} and {baseline}")
+    return ours, base, seeds
+
+
 def early_effect(rows, *, where=None, epoch: int = 5, pool: str = "ood", min_spread: float = 0.5,
                  monotone_pools=("in", "ood", "noise"), tolerance: float = 0.0, name=None) -> ClaimResult:
     """At ``epoch``, for every seed: spread of ``pool`` ≥ ``min_spread``, and on each of ``monotone_pools`` the
@@ -92,11 +102,7 @@ def spread_shrinks(rows, *, where=None, pool: str = "ood", epoch: int = 5, min_s
 def spread_kept(rows, *, where=None, baseline=None, pool: str = "ood", factor: float = 2.0, tail: int = 20,
                 name=None) -> ClaimResult:
     """spread(end) of ``where`` ≥ ``factor`` × spread(end) of ``baseline``, seed by seed (same seeds in both)."""
-    ours = {s: _end_spread(g, pool, tail) for s, g in _seeds(rows, where, "spread_kept").items()}
-    base = {s: _end_spread(g, pool, tail) for s, g in _seeds(rows, baseline, "spread_kept (baseline)").items()}
-    seeds = sorted(set(ours) & set(base), key=str)
-    if not seeds:
-        raise ReproError(f"spread_kept: no seed in both {where} and {baseline}")
+    ours, base, seeds = _paired_end_spreads(rows, where, baseline, pool, tail, "spread_kept")
     ratios = [ours[s] / base[s] if base[s] > 0 else float("inf") for s in seeds]
     return ClaimResult(name or f"{where_text(where)} keeps ≥ {factor:g}× spread_{pool} of {where_text(baseline)}",
                        f"spread_{pool}(end) ≥ {factor:g} × that of {where_text(baseline)}, every seed",
@@ -108,11 +114,7 @@ def spread_kept(rows, *, where=None, baseline=None, pool: str = "ood", factor: f
 def spread_close(rows, *, where=None, baseline=None, pool: str = "ood", tolerance: float = 0.1, tail: int = 20,
                  name=None) -> ClaimResult:
     """|spread(end) of ``where`` − spread(end) of ``baseline``| ≤ ``tolerance``, seed by seed."""
-    ours = {s: _end_spread(g, pool, tail) for s, g in _seeds(rows, where, "spread_close").items()}
-    base = {s: _end_spread(g, pool, tail) for s, g in _seeds(rows, baseline, "spread_close (baseline)").items()}
-    seeds = sorted(set(ours) & set(base), key=str)
-    if not seeds:
-        raise ReproError(f"spread_close: no seed in both {where} and {baseline}")
+    ours, base, seeds = _paired_end_spreads(rows, where, baseline, pool, tail, "spread_close")
     gaps = [ours[s] - base[s] for s in seeds]
     return ClaimResult(name or f"{where_text(where)} ≈ {where_text(baseline)} (spread_{pool})",
                        f"spread_{pool}(end) within {tolerance:g} of {where_text(baseline)}'s, every seed",
