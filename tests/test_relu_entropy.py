@@ -105,3 +105,21 @@ def test_the_callback_logs_each_stacked_member_and_their_mean(tmp_path):
         assert float(metrics[f"member{i}/entropy/mean"]) == pytest.approx(alone["entropy/mean"], abs=1e-6)
     assert float(metrics["entropy/mean"]) == pytest.approx(
         (float(metrics["member0/entropy/mean"]) + float(metrics["member1/entropy/mean"])) / 2, abs=1e-6)
+
+
+def test_a_stacked_model_in_float64_is_measured_in_float64(tmp_path):
+    class WithEntropy(Classifier):
+        def configure_callbacks(self):
+            return [*super().configure_callbacks(), ReLUEntropy(every_n_epochs=1)]
+
+    pl.seed_everything(0, verbose=False)
+    model = WithEntropy(lambda c, s: MLP(c, s, width=8, depth=1), num_classes=10, in_shape=(64,),
+                        stack_seeds=[0, 1])
+    data = TensorDataModule("digits", batch_size=0)
+    trainer = pl.Trainer(max_epochs=1, precision="64-true", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
+    trainer.fit(model, datamodule=data)  # a float32 member copy would fail on float64 inputs
+    x = data.splits["train"]["x"]
+    x = (data.normalize(x) if data.normalize is not None else x).double()
+    alone = network_entropy(relu_state_entropy(model.backbone.member(1).double(), [x]))
+    assert float(trainer.callback_metrics["member1/entropy/mean"]) == pytest.approx(alone["entropy/mean"], abs=1e-6)

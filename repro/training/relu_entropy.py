@@ -112,8 +112,10 @@ class ReLUEntropy(pl.Callback):
         if not self.due(trainer):
             return
         backbone = pl_module.backbone
-        members = [backbone.member(i) for i in range(backbone.num_members)] if pl_module.stacked else [backbone]
         param = next(backbone.parameters())
+        # a stacked member is copied into its architecture template, which keeps the dtype it was built in
+        members = ([backbone.member(i).to(param.dtype) for i in range(backbone.num_members)] if pl_module.stacked
+                   else [backbone])
         per_member = []
         for member in members:
             batches = split_inputs(trainer.datamodule, self.split, batch_size=self.batch_size,
