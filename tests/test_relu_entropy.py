@@ -86,18 +86,24 @@ def test_eval_mode_is_used_and_restored():
     assert layers["act"][0] == pytest.approx(0.0, abs=1e-9) and model.training
 
 
-def test_the_callback_logs_each_stacked_member_and_their_mean(tmp_path):
+def _fit_stacked(tmp_path, epochs: int, precision: str = "32-true"):
     class WithEntropy(Classifier):
         def configure_callbacks(self):
-            return [*super().configure_callbacks(), ReLUEntropy(every_n_epochs=2)]
+            return [*super().configure_callbacks(), ReLUEntropy(every_n_epochs=epochs)]
 
     pl.seed_everything(0, verbose=False)
     model = WithEntropy(lambda c, s: MLP(c, s, width=8, depth=2), num_classes=10, in_shape=(64,),
                         stack_seeds=[0, 1])
     data = TensorDataModule("digits", batch_size=0)
-    trainer = pl.Trainer(max_epochs=2, check_val_every_n_epoch=2, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
+    trainer = pl.Trainer(max_epochs=epochs, check_val_every_n_epoch=epochs, precision=precision, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=str(tmp_path))
     trainer.fit(model, datamodule=data)
+    return model, data, trainer
+
+
+def test_the_callback_logs_each_stacked_member_and_their_mean(tmp_path):
+    model, data, trainer = _fit_stacked(tmp_path, epochs=2)
     metrics = trainer.callback_metrics
     x = data.splits["train"]["x"]
     for i in (0, 1):
@@ -108,17 +114,7 @@ def test_the_callback_logs_each_stacked_member_and_their_mean(tmp_path):
 
 
 def test_a_stacked_model_in_float64_is_measured_in_float64(tmp_path):
-    class WithEntropy(Classifier):
-        def configure_callbacks(self):
-            return [*super().configure_callbacks(), ReLUEntropy(every_n_epochs=1)]
-
-    pl.seed_everything(0, verbose=False)
-    model = WithEntropy(lambda c, s: MLP(c, s, width=8, depth=1), num_classes=10, in_shape=(64,),
-                        stack_seeds=[0, 1])
-    data = TensorDataModule("digits", batch_size=0)
-    trainer = pl.Trainer(max_epochs=1, precision="64-true", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
-    trainer.fit(model, datamodule=data)  # a float32 member copy would fail on float64 inputs
+    model, data, trainer = _fit_stacked(tmp_path, epochs=1, precision="64-true")  # a float32 member copy would fail
     x = data.splits["train"]["x"]
     x = (data.normalize(x) if data.normalize is not None else x).double()
     alone = network_entropy(relu_state_entropy(model.backbone.member(1).double(), [x]))
