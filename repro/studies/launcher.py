@@ -51,7 +51,7 @@ def run_task(chain: list[Job], threads: int) -> dict:
         except RunLocked:
             wait_for(job.run_dir)
             if read_result(job.run_dir) is None:
-                raise ReproError(f"{job.name}: the task training it stopped before it finished; rerun to retry")
+                raise ReproError(f"{job.name}: its task stopped before it finished; rerun to retry") from None
     return read_result(chain[-1].run_dir)
 
 
