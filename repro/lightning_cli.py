@@ -46,6 +46,7 @@ class RunSettings:
     checkpoint_minutes: float = 5.0
     run_id: str | None = None  # the W&B run id (a study derives it from the config hash); default: from hash + folder
     log_checkpoints: bool = False  # online W&B only: upload the checkpoints as artifacts
+    grid: dict[str, Any] | None = None  # the grid point (short names → values), for W&B panels' grouping
 
 
 def default_precision() -> str:

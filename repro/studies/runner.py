@@ -74,7 +74,7 @@ class StudyRunner:
             **(cfg.get("run") or {}),
             "out_dir": str(run_dir), "name": spec.name, "project": f"repro-{self.study.paper}",
             "group": f"{self.study.name}", "tags": [self.study.scale, self.study.name],
-            "run_id": wandb_run_id(run_dir.name.rsplit("__", 1)[-1], self.study.name),
+            "run_id": wandb_run_id(run_dir.name.rsplit("__", 1)[-1], self.study.name), "grid": dict(spec.overrides),
         }
         return cfg
 
