@@ -67,7 +67,7 @@ def cmd_sweep(args) -> int:
     print(f"sweep: {path} ({len(points(sweep))} grid points)\n"
           f"  wandb sweep {path}            # prints the sweep id\n"
           f"  wandb agent ENTITY/{sweep['project']}/SWEEP_ID   # on any number of machines\n"
-          f"then `repro reproduce {study.paper} --study {study_arg}` where the results folder is, or "
+          f"then `repro reproduce {study.paper} --study {study_arg} --out {args.out}` where the results are, or "
           f"`repro collect {study.paper} --study {study_arg} --from wandb --project {sweep['project']}`")
     return 0
 
