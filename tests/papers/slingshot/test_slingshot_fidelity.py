@@ -187,3 +187,35 @@ def test_the_paper_config_builds_openai_grok_s_model_and_data(tmp_path):
     assert data.eos and not data.drop_last and data.split_shuffle == "numpy"
     config = model.configure_optimizers()
     assert config["optimizer"].param_groups[0]["lr"] == 0.0  # lr 0 at step 0, as openai/grok's LambdaLR
+
+
+def test_a_two_token_run_trains_and_validates_on_whole_equations(tmp_path):
+    """openai/grok's framing end to end (stacked transformers, all callbacks): the logged validation accuracy and
+    loss are the final models' sequence accuracy and two-token loss, computed here from their logits."""
+    import csv
+
+    import pytorch_lightning as pl
+
+    pl.seed_everything(0)
+    data = ModularDataModule("/", prime=11, train_fraction=0.5, batch_size=16, drop_last=False, eos=True,
+                             vocab_size=30, split_shuffle="numpy")
+    model = Slingshot(lambda c, s: Transformer(c, s, width=16, heads=2, answer_positions=2),
+                      num_classes=data.num_classes, in_shape=data.in_shape, stack_seeds=[0, 1],
+                      feature_change_every=2, sharpness_every=2,
+                      optimizer=lambda p: torch.optim.Adam(p, lr=0.01))
+    logger = pl.loggers.CSVLogger(tmp_path, name="eos", version="")
+    pl.Trainer(max_steps=8, val_check_interval=8, check_val_every_n_epoch=None, log_every_n_steps=1, logger=logger,
+               enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+               num_sanity_val_steps=0, accelerator="cpu").fit(model, datamodule=data)
+    logged = {}
+    with open(Path(logger.log_dir) / "metrics.csv") as f:
+        for row in csv.DictReader(f):
+            logged.update({k: float(v) for k, v in row.items() if v and k not in ("step", "epoch")})
+    assert {"member1/sharpness/update", "member0/features/change_l2", "member1/fit/error"} <= set(logged)
+    val = data.splits["val"]
+    with torch.no_grad():
+        logits = model(val["x"])  # (2, N, 2, V)
+    for i in range(2):
+        loss, acc = _grok_loss_and_accuracy(logits[i], val["y"])
+        assert logged[f"member{i}/val/accuracy"] == pytest.approx(float(acc), abs=1e-6)
+        assert logged[f"member{i}/val/loss"] == pytest.approx(float(loss), rel=1e-5)
