@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from repro.errors import ReproError
+from repro.errors import DISK_FULL_HINT, ReproError, is_disk_full
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
@@ -77,7 +77,13 @@ def cmd_reproduce(args) -> int:
     rows = runner.run(progress=not args.no_progress)
     if not rows:
         runner.raise_failures()
-    status = _finish(study, rows, out_dir)
+    try:
+        status = _finish(study, rows, out_dir)
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        runner.failures["the report"] = f"{err} — {DISK_FULL_HINT}"
+        runner.raise_failures()
     runner.raise_failures()  # after the verdict on what did finish
     if args.robustness:  # the primary runs are cached now; the other two conditions train their own
         from repro.studies import robustness
@@ -137,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                             ("report", cmd_report, "redraw a study's report from its cached results")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("paper", help="paper name (see `repro list`)")
-        p.add_argument("--scale", choices=("quick", "paper"), default="paper")
+        p.add_argument("--scale", choices=("quick", "paper", "gpu"), default="paper",
+                       help="paper: the paper's setup (GPU, real data); quick: minutes on a CPU; gpu: the "
+                       "phenomenon on offline data in <= 15 min on one GPU")
         p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml "
                        "(overrides --scale)")
         p.add_argument("--out", default="results", help="results root (default: results)")
@@ -166,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in LIGHTNING_COMMANDS:
+            from repro.studies.study import read_yaml
+
+            for flag, value in zip(argv, argv[1:], strict=False):  # a broken YAML: one clear line, not a traceback
+                if flag == "--config" and Path(value).is_file():
+                    read_yaml(Path(value))
             from repro.lightning_cli import ReproCLI
 
             # From the shell, let LightningCLI read sys.argv itself (its help and errors name `repro`).

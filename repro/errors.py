@@ -9,6 +9,16 @@ class ConfigValueError(ReproError, ValueError):
     """A config value out of its valid range (width 0, a noise rate of 1.5): a ``ValueError`` too."""
 
 
+DISK_FULL_HINT = ("the disk is full or a file-size limit was reached; free space and rerun (finished runs and "
+                  "checkpoints are kept, an unfinished run resumes from its last checkpoint)")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    import errno
+
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
 def import_object(path: str, *, what: str = "object"):
     """``package.module.name`` → the object, with one clear error when the module or name is missing."""
     import importlib

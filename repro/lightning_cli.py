@@ -18,8 +18,10 @@ import pytorch_lightning as pl
 import torch
 import yaml
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
-from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
+from repro.atomic import atomic_path
+from repro.checkpoints import AtomicCheckpointIO
 from repro.tracking import TrimHistoryOnResume, build_loggers, write_manifest
 from repro.training.classifier import Classifier
 
@@ -59,6 +61,22 @@ def paper_of(study: Any, model: pl.LightningModule) -> str:
     return getattr(model, "paper", None) or "adhoc"
 
 
+class AtomicSaveConfig(SaveConfigCallback):
+    """Writes the run's ``config.yaml`` atomically (temporary file + rename), once, on rank 0."""
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.already_saved:
+            return
+        log_dir = trainer.log_dir  # a collective under DDP (rank 0's folder is broadcast): every rank asks
+        if trainer.is_global_zero and log_dir is not None:
+            path = Path(log_dir) / self.config_filename
+            with atomic_path(path) as tmp:
+                self.parser.save(self.config, str(tmp), skip_none=False, overwrite=True, multifile=self.multifile)
+            self.save_config(trainer, pl_module, stage)
+            self.already_saved = True
+        self.already_saved = trainer.strategy.broadcast(self.already_saved)
+
+
 class ReproCLI(LightningCLI):
     """``repro fit|validate|test`` and the runner behind every study."""
 
@@ -72,6 +90,7 @@ class ReproCLI(LightningCLI):
             pl.LightningDataModule,
             subclass_mode_model=True,
             subclass_mode_data=True,
+            save_config_callback=AtomicSaveConfig,
             save_config_kwargs={"overwrite": True},
             trainer_defaults={"precision": default_precision(), "num_sanity_val_steps": 0},
             auto_configure_optimizers=False,
@@ -135,6 +154,8 @@ class ReproCLI(LightningCLI):
                 train_time_interval=timedelta(minutes=settings.checkpoint_minutes),
             ))
         self.trainer_defaults["callbacks"] = callbacks
+        if trainer_cfg.get("plugins") is None:
+            kwargs["plugins"] = [AtomicCheckpointIO()]
         if pl.utilities.rank_zero_only.rank == 0:
             write_manifest(run_dir)
         return super().instantiate_trainer(**kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import netrc
 import os
@@ -17,6 +18,8 @@ import torch
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.loggers.logger import rank_zero_experiment
+
+from repro.atomic import write_text
 
 PACKAGES = ("torch", "torchvision", "pytorch-lightning", "torchmetrics", "timm", "wandb", "jsonargparse", "numpy")
 
@@ -41,12 +44,25 @@ def wandb_mode() -> str:
 
 class _HistoryWriter(ExperimentWriter):
     """Lightning's CSV writer deletes an existing metrics.csv; this one keeps it, so a resumed run
-    appends to its history (the epoch-wise studies read it)."""
+    appends to its history (the epoch-wise studies read it). Whole-file rewrites (a new column, a resume) are
+    atomic: a kill leaves the old history or the new one, never a truncated one."""
 
     def _check_log_dir_exists(self) -> None:
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as f:
                 self.metrics_keys = sorted(next(csv.reader(f), []))
+
+    def _rewrite(self, fieldnames: list[str], rows: list[dict]) -> None:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(self.metrics_file_path, buf.getvalue())
+
+    def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
+        with open(self.metrics_file_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        self._rewrite(fieldnames, rows)
 
     def drop_after(self, step: int) -> None:
         """Forget rows logged after ``step``: the run resumed from a checkpoint taken there and will log
@@ -57,10 +73,7 @@ class _HistoryWriter(ExperimentWriter):
             rows = list(csv.DictReader(f))
         kept = [r for r in rows if not r.get("step") or int(float(r["step"])) <= step]
         if len(kept) < len(rows):
-            with open(self.metrics_file_path, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
-                writer.writeheader()
-                writer.writerows(kept)
+            self._rewrite(self.metrics_keys, kept)
 
 
 class HistoryCSVLogger(CSVLogger):
@@ -159,7 +172,4 @@ def manifest() -> dict:
 
 
 def write_manifest(run_dir: Path) -> Path:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "manifest.json"
-    path.write_text(json.dumps(manifest(), indent=2))
-    return path
+    return write_text(run_dir / "manifest.json", json.dumps(manifest(), indent=2))

@@ -6,7 +6,7 @@ import pytest
 from result_tables import TEST, WIDTHS, rows
 
 from repro.errors import ReproError
-from repro.studies.claims import at_least, at_most, close, evaluate, gain_largest_at, less_than, within
+from repro.studies.claims import at_least, at_most, close, evaluate, gain_largest_at, less_than, within, within_table
 from repro.studies.results import curve
 
 
@@ -75,3 +75,19 @@ def test_less_than_per_seed_fails_when_one_seed_misses_the_margin():
     assert mean_only.passed and not per_seed.passed
     assert per_seed.values["gaps"] == pytest.approx([0.18, 0.02])
     assert per_seed.expected == "B − A ≥ 0.05 for every seed" and "+0.180, +0.020" in per_seed.measured
+
+
+def test_within_table_checks_every_cell_with_its_tolerance():
+    rows = [{"method": m, "source": src, "ratio": 100, "seed": s, "err": v + d}
+            for m, src, v in (("ERM", "c10", 0.30), ("ERM", "c100", 0.60), ("NEW", "c10", 0.23))
+            for s, d in ((0, -0.002), (1, 0.002))]
+    paper = {"ERM": {"c10 100": 29.64, "c100 100": 61.2}, "NEW": {"c10 100": 22.97}}
+    ok = within_table(rows, metric="err", rows_key="method", columns=["source", "ratio"], values=paper,
+                      tolerance={"c10": 1.0, "c100": 1.5}, scale=100)
+    assert ok.passed and ok.values["checked"] == 3  # 30.0 vs 29.64, 60.0 vs 61.2 (1.2 < 1.5), 23.0 vs 22.97
+    tight = within_table(rows, metric="err", rows_key="method", columns=["source", "ratio"], values=paper,
+                         tolerance=1.0, scale=100)
+    assert not tight.passed and tight.values["misses"] == ["ERM c100 100: 60.00 vs 61.2"]
+    [missing] = evaluate([{"type": "within_table", "metric": "err", "rows_key": "method", "columns": ["source"],
+                           "values": {"OLD": {"c10": 1.0}}, "tolerance": 1.0}], rows)
+    assert missing.measured.startswith("not evaluated")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from conftest import CONFIGS
 from fakes import FAKE_SOURCES
 
@@ -15,7 +16,7 @@ STUDIES = sorted(CONFIGS.glob("*/*.yaml"))
 
 def test_there_are_configs_for_both_scales():
     scales = {Study.load(p).scale for p in STUDIES}
-    assert scales == {"quick", "paper"}
+    assert {"quick", "paper"} <= scales <= {"quick", "paper", "gpu"}
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -43,4 +44,6 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check, reque
     cli = ReproCLI(args=cfg, run=False)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert cli.trainer.global_step == 1
-    assert "fit/loss" in cli.trainer.logged_metrics
+    # stacked members write their losses straight to the loggers; the loop's own copy is in callback_metrics
+    loss = cli.trainer.callback_metrics["fit/loss"]
+    assert torch.isfinite(loss) and loss > 0

@@ -97,7 +97,7 @@ def _results_table(study, rows: list[dict]) -> list[str]:
         stats = {m: curve(rows, x, m, where) for m in metrics}
         xs = stats[metrics[0]][0]
         for i, xv in enumerate(xs):
-            cells = [f"{level:g}"] if by else []
+            cells = [f"{level:g}" if isinstance(level, int | float) else str(level)] if by else []
             cells += [f"{xv:g}"] + [f"{stats[m][1][i]:.3f} ± {stats[m][2][i]:.3f}" for m in metrics]
             cells.append(str(int(stats[metrics[0]][3][i])))
             lines.append("| " + " | ".join(cells) + " |")

@@ -21,7 +21,7 @@ from repro.errors import ReproError, import_object
 from repro.studies.results import MissingRuns, select
 
 __all__ = ["CLAIMS", "ClaimResult", "MissingRuns", "at_least", "at_most", "close", "evaluate", "gain_largest_at",
-           "less_than", "require", "resolve_claim", "values_of", "within"]
+           "less_than", "require", "resolve_claim", "values_of", "within", "within_table"]
 
 
 @dataclass
@@ -134,9 +134,35 @@ def gain_largest_at(rows, *, metrics, a, b, name=None) -> ClaimResult:
                        observed, ok, {m: g for m, g in zip(metrics, gains, strict=True)})
 
 
+def within_table(rows, *, metric: str, rows_key: str, columns: list[str], values: dict, tolerance,
+                 scale: float = 1.0, name=None) -> ClaimResult:
+    """Every cell of a paper's table matched: for each row label r (the grid key ``rows_key``) and column label c
+    (the values of ``columns`` joined by spaces, as ``repro.report.tables.paper_table`` labels them), the seed mean
+    of ``metric``·``scale`` lies within the tolerance of the paper's ``values[r][c]``. ``tolerance`` is a number,
+    or a mapping from a column label's first word to a number (e.g. ``{cifar10: 1.0, cifar100: 1.5}``)."""
+    misses, worst, checked = [], 0.0, 0
+    for row_label, cells in values.items():
+        for col_label, ref in cells.items():
+            sel = [r for r in rows if str(r.get(rows_key)) == str(row_label)
+                   and " ".join(str(r.get(c)) for c in columns) == str(col_label) and r.get(metric) is not None]
+            if not sel:
+                raise MissingRuns(f"within_table: no results for {row_label} / {col_label}")
+            tol = tolerance if not isinstance(tolerance, dict) else tolerance[str(col_label).split()[0]]
+            got = float(np.mean([float(r[metric]) for r in sel])) * scale
+            checked += 1
+            worst = max(worst, abs(got - float(ref)) / tol)
+            if abs(got - float(ref)) > tol:
+                misses.append(f"{row_label} {col_label}: {got:.2f} vs {ref:g}")
+    measured = f"{checked - len(misses)}/{checked} cells within tolerance; worst at {worst:.2f}× its tolerance"
+    if misses:
+        measured += "; outside: " + ", ".join(misses)
+    return ClaimResult(name or f"{metric}: every paper cell matched", f"each cell within {tolerance} of the paper",
+                       measured, not misses, {"misses": misses, "checked": checked, "worst_ratio": worst})
+
+
 CLAIMS: dict[str, Callable[..., ClaimResult]] = {
     "within": within, "less_than": less_than, "at_least": at_least, "at_most": at_most, "close": close,
-    "gain_largest_at": gain_largest_at,
+    "gain_largest_at": gain_largest_at, "within_table": within_table,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from repro.atomic import write_text
 from repro.lightning_cli import ReproCLI
+from repro.studies.cache import acquire_or_raise, checkpoint_ok, quarantine, read_result, repair_history
 from repro.studies.plan import Job
 from repro.studies.progress import ProgressCallback
 from repro.tracking import finish_wandb
@@ -19,7 +20,32 @@ __all__ = ["execute", "init_worker", "visible_gpus", "worker_devices"]
 
 
 def execute(job: Job, events: Any) -> dict:
-    """Train one run to completion (in a worker process or in-process) and write its result.json."""
+    """Train one run to completion (in a worker process or in-process) and write its result.json, holding the run
+    folder's lock (``RunLocked`` when another process holds it)."""
+    held = acquire_or_raise(job.run_dir)
+    try:
+        cached = read_result(job.run_dir)  # another process may have finished it while this one waited
+        return cached if cached is not None else _train(job, events)
+    finally:
+        held.release()
+
+
+def _start_point(run_dir) -> str | None:
+    """The checkpoint to resume from, if one is there and loads; without one, an abandoned attempt's history is
+    moved aside (so the new history does not continue the old one)."""
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    history = run_dir / "metrics.csv"
+    for stale in [*run_dir.glob(".*.tmp*"), *(run_dir / "checkpoints").glob(".*.tmp*")]:
+        stale.unlink()  # a write a kill interrupted before its rename (repro.atomic): never a finished file
+    if ckpt.exists() and checkpoint_ok(ckpt):
+        repair_history(history)
+        return str(ckpt)
+    if history.exists():
+        quarantine(history, "belongs to an attempt with no usable checkpoint")
+    return None
+
+
+def _train(job: Job, events: Any) -> dict:
     import logging
 
     import torch
@@ -32,11 +58,11 @@ def execute(job: Job, events: Any) -> dict:
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
     for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
         logging.getLogger(name).setLevel(logging.WARNING)  # the study display replaces Lightning's banners
-    ckpt = job.run_dir / "checkpoints" / "last.ckpt"
+    ckpt = _start_point(job.run_dir)
     cli = ReproCLI(args=job.config, run=False, extra_callbacks=[ProgressCallback(job.name, events)])
     start = time.time()
     try:
-        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt) if ckpt.exists() else None)
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
         cli.trainer.validate(cli.model, datamodule=cli.datamodule, verbose=False)
     finally:  # close this run's W&B records (one per stacked member) before the worker starts the next run
         finish_wandb(cli.trainer)

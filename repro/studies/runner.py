@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from repro.atomic import write_text
-from repro.errors import ReproError
+from repro.errors import DISK_FULL_HINT, ReproError, is_disk_full
 from repro.lightning_cli import ReproCLI
+from repro.studies.cache import RunLocked, read_result, wait_for
 from repro.studies.execute import execute, init_worker, visible_gpus, worker_devices
 from repro.studies.plan import PARSE_ERRORS, Job, config_error, plan, resolve_inputs
 from repro.studies.progress import StudyProgress
@@ -76,7 +77,8 @@ class StudyRunner:
         return cfg
 
     def pending(self) -> list[Job]:
-        return [j for j in self.jobs if not (j.run_dir / "result.json").exists()]
+        """The jobs without a readable result (a damaged result.json is moved aside: see repro.studies.cache)."""
+        return [j for j in self.jobs if read_result(j.run_dir) is None]
 
     def check(self) -> None:
         """Build each distinct model/data once and prepare the data, so bad values and missing
@@ -100,17 +102,20 @@ class StudyRunner:
 
     def run(self, progress: bool = True) -> list[dict]:
         """Run every pending job, each after the jobs it takes inputs from; return the results of all jobs (cached
-        and new). Failures are kept in ``self.failures`` (name → message) and raised by :meth:`raise_failures`."""
+        and new). A job another process is training is waited for, not trained twice. Failures are kept in
+        ``self.failures`` (name → message) and raised by :meth:`raise_failures`."""
         pending = self.pending()
         if pending:
             self.check()
         self.failures: dict[str, str] = {}
+        self.elsewhere: set[str] = set()  # jobs another process holds the lock of
         with StudyProgress(self.jobs, enabled=progress) as display:
             if not self.processes and (self.workers == 1 or len(pending) <= 1):
                 for job in pending:
                     self._run_one(job, display)
             else:
                 self._run_pool(pending, display)
+            self._await_elsewhere(sorted(self.elsewhere), display)
         return self.collect()
 
     def raise_failures(self) -> None:
@@ -118,6 +123,19 @@ class StudyRunner:
         if failures:
             lines = "\n".join(f"  {name}: {msg}" for name, msg in failures.items())
             raise ReproError(f"{len(failures)} run(s) failed (finished runs are kept; rerun to retry):\n{lines}")
+
+    def _await_elsewhere(self, names: list[str], display: StudyProgress) -> None:
+        """Wait for the runs another process is training, then take their results."""
+        for name in names:
+            job = self.by_name[name]
+            wait_for(job.run_dir)
+            self.elsewhere.discard(name)
+            result = read_result(job.run_dir)
+            if result is None:
+                self.failures[name] = "another process was training it and stopped before it finished; rerun to retry"
+                display.fail(name)
+            else:
+                display.finish(name, result)
 
     def _blocked(self, job: Job) -> str | None:
         """Why ``job`` cannot start (an input run failed or was not run), or None when its inputs are ready."""
@@ -133,15 +151,27 @@ class StudyRunner:
         return Job(job.name, resolve_inputs(job, self.by_name), job.run_dir, job.hash, job.overrides, job.threads,
                    job.inputs) if job.inputs else job
 
+    def _failed(self, job: Job, err: BaseException, display: StudyProgress) -> None:
+        if isinstance(err, RunLocked):  # another process trains it: wait for its result at the end
+            self.elsewhere.add(job.name)
+            return
+        message = f"{type(err).__name__}: {err}"
+        if is_disk_full(err):
+            message += f" — {DISK_FULL_HINT}"
+        self.failures[job.name] = message
+        display.fail(job.name)
+
     def _run_one(self, job: Job, display: StudyProgress) -> None:
+        self._await_elsewhere([name for name in job.depends if name in self.elsewhere], display)
         why = self._blocked(job)
+        if why is not None:
+            self.failures[job.name] = why
+            display.fail(job.name)
+            return
         try:
-            if why is not None:
-                raise ReproError(why)
             display.finish(job.name, execute(self._with_inputs(job), display))
         except Exception as err:  # one failed run must not lose the others
-            self.failures[job.name] = why or f"{type(err).__name__}: {err}"
-            display.fail(job.name)
+            self._failed(job, err, display)
 
     def _run_pool(self, pending: list[Job], display: StudyProgress) -> None:
         ctx = mp.get_context("spawn")  # no fork after torch has started threads
@@ -169,8 +199,7 @@ class StudyRunner:
                             try:
                                 futures[pool.submit(execute, self._with_inputs(job), events)] = job
                             except ReproError as err:
-                                self.failures[job.name] = str(err)
-                                display.fail(job.name)
+                                self._failed(job, err, display)
                     self._drain(events, display)
                     for fut in [f for f in futures if f.done()]:
                         job = futures.pop(fut)
@@ -178,9 +207,12 @@ class StudyRunner:
                         if err is None:
                             display.finish(job.name, fut.result())
                         else:
-                            self.failures[job.name] = f"{type(err).__name__}: {err}"
-                            display.fail(job.name)
+                            self._failed(job, err, display)
                     if waiting and not futures and not any(self._ready(j) or self._blocked(j) for j in waiting):
+                        held = [n for j in waiting for n in j.depends if n in self.elsewhere]
+                        if held:  # their inputs are being trained by another process
+                            self._await_elsewhere(list(dict.fromkeys(held)), display)
+                            continue
                         for job in waiting:  # inputs that neither finished nor failed: a bug, say so
                             self.failures[job.name] = "not run: its inputs never became available"
                         waiting = []
@@ -200,9 +232,9 @@ class StudyRunner:
         member); also written as results.csv."""
         rows = []
         for job in self.jobs:
-            path = job.run_dir / "result.json"
-            if path.exists():
-                rows += expand_members(json.loads(path.read_text()), job.run_dir)
+            result = read_result(job.run_dir)
+            if result is not None:
+                rows += expand_members(result, job.run_dir)
         if rows:
             fields = list(dict.fromkeys(k for row in rows for k in row))
             buf = io.StringIO()

@@ -19,6 +19,7 @@ a study only runs what is missing.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import itertools
 import json
@@ -32,6 +33,33 @@ from repro.errors import ReproError
 
 # Trainer keys that change how a run is displayed or stored, never its numbers.
 NOT_HYPERPARAMETERS = ("logger", "enable_progress_bar", "enable_model_summary", "default_root_dir")
+
+
+# What a study file may hold at its top level: the study's own keys and a LightningCLI run config's.
+TOP_LEVEL_KEYS = ("study", "grid", "claims", "seed_everything", "trainer", "model", "data", "optimizer",
+                  "lr_scheduler", "ckpt_path", "run")
+
+
+def read_yaml(path: Path) -> tuple[dict, dict[str, int]]:
+    """A YAML file's top-level mapping and the line of each top-level key; a syntax error is one
+    :class:`ReproError` naming the file, the line and the fix."""
+    text = path.read_text()
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ReproError(f"{where}: YAML syntax error ({problem}); fix the file there (indentation, a missing ':' "
+                         "or an unclosed quote or bracket are the usual causes)") from None
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        raise ReproError(f"{path}: the file must be a mapping of keys (study, grid, claims, model, data, trainer, "
+                         f"...), got {type(raw).__name__}")
+    lines = {k.value: k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+    return raw, lines
 
 
 def short_name(key: str) -> str:
@@ -97,7 +125,27 @@ class Study:
         path = Path(path)
         if not path.is_file():
             raise ReproError(f"no study file {path}; `repro list` shows the studies there are")
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw, lines = read_yaml(path)
+        unknown = [k for k in raw if k not in TOP_LEVEL_KEYS]
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ReproError(f"{path}:{lines.get(key, '?')}: unknown top-level key {key!r}; {hint}a study file has "
+                             f"{', '.join(TOP_LEVEL_KEYS)}")
+        for key, kind, what in (("study", dict, "a mapping (paper, name, scale, x, ...)"),
+                                ("grid", dict, "a mapping of dotted keys to value lists or named cases"),
+                                ("claims", list, "a list of claims, each {type: ..., ...}"),
+                                ("model", dict, "a mapping with class_path and init_args"),
+                                ("data", dict, "a mapping with class_path and init_args"),
+                                ("trainer", dict, "a mapping of Trainer arguments")):
+            if raw.get(key) is not None and not isinstance(raw[key], kind):
+                raise ReproError(f"{path}:{lines.get(key, '?')}: {key} must be {what}, got "
+                                 f"{type(raw[key]).__name__} {raw[key]!r}")
+        for i, claim in enumerate(raw.get("claims") or []):
+            if not isinstance(claim, dict) or "type" not in claim:
+                raise ReproError(f"{path}: claims[{i}] must be a mapping with a `type` (a claim name or an import "
+                                 f"path), got {claim!r}")
         meta = raw.get("study") or {}
         grid = raw.get("grid") or {}
         for key, values in grid.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repro.errors import ReproError
 from repro.studies.claims import ClaimResult
 from repro.studies.results import curve, first_x_at_most, mean_history, select
 
@@ -59,23 +60,32 @@ def interpolation_threshold(rows, *, x, train_metric="train/error", threshold=0.
 
 
 def peak_near_threshold(rows, *, x, metric="test/error", train_metric="train/error", threshold=0.05, where=None,
-                        search=None, tolerance_steps=1, name=None) -> ClaimResult:
-    """The test-error peak sits within ``tolerance_steps`` grid positions of the interpolation
-    threshold k* (the smallest x with mean train error ≤ ``threshold``)."""
+                        search=None, tolerance_steps=None, tolerance=None, name=None) -> ClaimResult:
+    """The test-error peak sits near the interpolation threshold k* (the smallest x with mean train error ≤
+    ``threshold``): within ``tolerance`` in x itself (|x_peak − k*| ≤ 2 widths, as the paper's claim is stated),
+    or within ``tolerance_steps`` positions of the grid (for a log-spaced grid, where a fixed width is no
+    scale). Exactly one of the two is given."""
+    if (tolerance is None) == (tolerance_steps is None):
+        raise ReproError("peak_near_threshold: give exactly one of tolerance (in x) and tolerance_steps (grid "
+                         "positions)")
     xs, mean, _, _ = curve(rows, x, metric, where)
     lo, hi = search or (xs.min(), xs.max())
     window = (xs >= lo) & (xs <= hi)
     i_peak = int(np.flatnonzero(window)[np.argmax(mean[window])])
     k_star = interpolation_threshold(rows, x=x, train_metric=train_metric, threshold=threshold, where=where)
-    expected = f"|pos(peak) − pos(k*)| ≤ {tolerance_steps} grid steps, k* = first {x} with {train_metric} ≤ {threshold}"
+    within = f"{tolerance:g} in {x}" if tolerance is not None else f"{tolerance_steps} grid steps"
+    expected = f"peak within {within} of k* = first {x} with {train_metric} ≤ {threshold}"
     if k_star is None:
         return ClaimResult(name or "peak at the interpolation threshold", expected,
                            f"no {x} reached {train_metric} ≤ {threshold}", False, {"x_peak": float(xs[i_peak])})
     steps = abs(i_peak - int(np.flatnonzero(xs == k_star)[0]))
+    distance = abs(float(xs[i_peak]) - k_star)
+    ok = distance <= tolerance if tolerance is not None else steps <= tolerance_steps
     return ClaimResult(
         name or "peak at the interpolation threshold", expected,
-        f"peak at {x}={_xfmt(xs[i_peak])}, k*={_xfmt(k_star)} ({steps} step{'s' if steps != 1 else ''} apart)",
-        steps <= tolerance_steps, {"x_peak": float(xs[i_peak]), "k_star": k_star, "steps": steps},
+        f"peak at {x}={_xfmt(xs[i_peak])}, k*={_xfmt(k_star)} ({steps} step{'s' if steps != 1 else ''}, "
+        f"{distance:g} in {x} apart)", ok, {"x_peak": float(xs[i_peak]), "k_star": k_star, "steps": steps,
+                                            "distance": distance},
     )
 
 

@@ -90,3 +90,20 @@ def test_evaluate_resolves_the_claims_by_import_path_and_fills_x():
     with pytest.raises(ReproError, match="no results"):
         evaluate([{"type": "repro.papers.double_descent.claims.peak_exceeds_ends", "metric": "val/error"}], rows(),
                  x="width")
+
+
+def test_peak_near_threshold_in_widths_not_grid_steps():
+    """The paper's claim is |k_peak − k*| ≤ 2 widths. On the paper grid (…, 12, 14, 16, 20, 24, …) one grid step
+    between 16 and 20 is 4 widths, so "within 1 step" would accept a peak 4 widths away."""
+    widths = [8, 10, 12, 14, 16, 20, 24]
+    test = [0.30, 0.28, 0.30, 0.33, 0.36, 0.40, 0.35]  # peak at 20
+    train = [0.40, 0.30, 0.20, 0.12, 0.08, 0.02, 0.00]  # k* (train ≤ 0.1) = 16
+    table = [{"width": w, "seed": 0, "test/error": te, "train/error": tr}
+             for w, te, tr in zip(widths, test, train, strict=True)]
+    by_step = peak_near_threshold(table, x="width", threshold=0.1, tolerance_steps=1)
+    by_width = peak_near_threshold(table, x="width", threshold=0.1, tolerance=2)
+    assert by_step.passed and by_step.values["steps"] == 1
+    assert not by_width.passed and by_width.values["distance"] == 4
+    assert peak_near_threshold(table, x="width", threshold=0.1, tolerance=4).passed
+    with pytest.raises(ReproError, match="exactly one"):
+        peak_near_threshold(table, x="width", threshold=0.1)
