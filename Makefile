@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: install test test-fast lint list bench data clean-results reproduce-% report-%
+.PHONY: install test test-fast lint list bench bench-gpu gpu-wheels data clean-results reproduce-% report-%
 
 # The environment: created when missing, reinstalled when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -36,7 +36,21 @@ list: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/repro bench $(ARGS)
 
-# make reproduce-double-descent [SCALE=quick|paper] [ARGS="--workers 4"]
+# On a machine with a GPU: the whole GPU check (benches + the double-descent gpu study) into OUT, installing from
+# .whl/ what the machine lacks. TINY=1 tries it end to end in seconds (e.g. on a CPU first).
+bench-gpu:
+	OUT=$(OUT) TINY=$(TINY) PYTHON=$(or $(GPU_PYTHON),python) bash repro/bench/gpu_check.sh
+
+# Here (with a package registry): the wheels and the Fashion-MNIST .deb a GPU machine without one needs, into .whl/.
+GPU_WHEELS := jsonargparse[signatures] rich matplotlib filelock
+gpu-wheels: $(STAMP)
+	@mkdir -p .whl
+	$(BIN)/python -m pip download --quiet --dest .whl --only-binary=:all: $(GPU_WHEELS)
+	@rm -f .whl/numpy-*.whl .whl/pillow-*.whl .whl/packaging-*.whl .whl/typing_extensions-*.whl  # the GPU machine has them
+	cd .whl && apt-get download dataset-fashion-mnist
+	@du -sh .whl
+
+# make reproduce-double-descent [SCALE=quick|paper|gpu] [ARGS="--workers 4"]
 reproduce-%: $(STAMP)
 	$(BIN)/repro reproduce $(subst -,_,$*) --scale $(SCALE) $(ARGS)
 

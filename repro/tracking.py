@@ -115,11 +115,14 @@ class MemberWandbLogger(WandbLogger):
 
 
 def finish_wandb(trainer: pl.Trainer) -> None:
-    """Finish every W&B run a trainer's loggers started (a stacked run has one per member)."""
+    """Finish every W&B run a trainer's loggers started (a stacked run has one per member), and any run left open
+    in this process; without W&B installed or enabled there is nothing to finish."""
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger) and logger._experiment is not None:
             logger._experiment.finish()
-
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish()
 
 def build_loggers(
     run_dir: Path, *, project: str, group: str | None, name: str, tags: list[str], config: dict,

@@ -105,3 +105,17 @@ def test_the_cli_installs_only_what_needs_installing(capsys):
 
     assert main(["data", "cifar10"]) == 2
     assert "needs no install" in capsys.readouterr().err
+
+
+def test_a_carried_deb_unpacks_without_apt(tmp_path, monkeypatch):
+    from repro.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get: a machine without a package registry
+    monkeypatch.setenv("REPRO_DATA", str(tmp_path / "data"))
+    images = {"train": np.full((3, 28, 28), 7, np.uint8), "t10k": np.full((2, 28, 28), 9, np.uint8)}
+    (tmp_path / "carried.deb").write_bytes(_fake_deb(images))
+    assert main(["data", "fashion_mnist", "--from-deb", str(tmp_path / "carried.deb")]) == 0
+    test = load_source("fashion_mnist", False, root=tmp_path / "data", download=False)
+    assert np.array_equal(test.x[:, 0].numpy(), images["t10k"])
+    (tmp_path / "broken.deb").write_bytes(b"not a package")
+    assert main(["data", "fashion_mnist", "--from-deb", str(tmp_path / "broken.deb")]) == 2

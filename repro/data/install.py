@@ -7,6 +7,7 @@ into ``$REPRO_DATA/fashion-mnist/`` (default ``./data``), where the loader looks
 torchvision's download (needs network). ``make data`` and ``make test`` run it.
 
     repro data fashion_mnist          # idempotent: says where the files are when they are already there
+    repro data fashion_mnist --from-deb dataset-fashion-mnist_*.deb   # a .deb carried to a machine without apt
 """
 
 from __future__ import annotations
@@ -119,7 +120,22 @@ def install_fashion_mnist(dest: Path | None = None, *, log=print) -> Path:
         "(e.g. from https://github.com/zalandoresearch/fashion-mnist) and rerun.")
 
 
+def install_from_deb(deb: Path, dest: Path | None = None) -> Path:
+    """Unpack the four files from a ``.deb`` already at hand (a machine without a package registry)."""
+    dest = Path(dest) if dest is not None else data_root() / "fashion-mnist"
+    try:
+        files = unpack_deb(Path(deb).read_bytes(), DEBIAN_DIR, FILES)
+    except (OSError, ValueError) as err:
+        raise DatasetMissingError(f"{deb}: not a usable dataset-fashion-mnist package ({err})") from err
+    for name, blob in files.items():
+        write_bytes(dest / name, blob)
+    return dest
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "fashion_mnist" and argv[1] == "--from-deb":
+        print(f"Fashion-MNIST: unpacked {argv[2]} into {install_from_deb(Path(argv[2]))}", file=sys.stderr)
+        return 0
     names = argv or ["fashion_mnist"]
     for name in names:
         if name != "fashion_mnist":

@@ -49,7 +49,6 @@ def _train(job: Job, events: Any) -> dict:
     import logging
 
     import torch
-    import wandb
 
     torch.set_num_threads(job.threads)
     # Per-run warnings that say nothing about the results would repeat once per run under the study display:
@@ -66,8 +65,6 @@ def _train(job: Job, events: Any) -> dict:
         cli.trainer.validate(cli.model, datamodule=cli.datamodule, verbose=False)
     finally:  # close this run's W&B records (one per stacked member) before the worker starts the next run
         finish_wandb(cli.trainer)
-        if wandb.run is not None:
-            wandb.finish()
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
     result = {
         "name": job.name, "hash": job.hash, "overrides": job.overrides, "metrics": metrics,
