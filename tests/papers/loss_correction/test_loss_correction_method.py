@@ -115,8 +115,8 @@ def test_the_study_runs_stage_one_first_and_feeds_its_estimate_to_stage_two(tmp_
     names = [j.name for j in runner.jobs]
     assert names.index("label_noise=0.4,method=CE,seed=0") < names.index("label_noise=0.4,method=forward_T_hat,seed=0")
     rows = {r["method"]: r for r in runner.run(progress=False)}
-    assert not runner.failures and len(rows) == 5
-    for method in ("forward_T_hat", "backward_T_hat"):  # the matrix in use is stage 1's estimate
+    assert not runner.failures and len(rows) == 4
+    for method in ("forward_T_hat",):  # the matrix in use is stage 1's estimate
         assert rows[method]["noise/T_l1"] == pytest.approx(rows["CE"]["noise/T_hat_l1"])
     assert rows["forward_T"]["noise/T_l1"] == pytest.approx(0.0, abs=1e-6)  # T kept in float32
     result = json.loads((Path(rows["CE"]["run_dir"]) / "result.json").read_text())
@@ -131,7 +131,7 @@ def test_a_failed_stage_one_reports_its_dependents_as_not_run(tmp_path, monkeypa
     runner = StudyRunner(_small_study(tmp_path), tmp_path / "out", workers=1)
     rows = runner.run(progress=False)
     assert "disk full" in runner.failures["label_noise=0.4,method=CE,seed=0"]
-    for method in ("forward_T_hat", "backward_T_hat"):
+    for method in ("forward_T_hat",):
         assert runner.failures[f"label_noise=0.4,method={method},seed=0"].startswith(
             "not run: it takes its input from label_noise=0.4,method=CE,seed=0")
     assert sorted(r["method"] for r in rows) == ["backward_T", "forward_T"]  # the rest of the study finished
