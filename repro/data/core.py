@@ -40,6 +40,7 @@ class TensorDataModule(pl.LightningDataModule):
         val_size: hold out this many training examples as a clean ``val`` split.
         split_seed: seed for the subset and the validation split (default: derived from the run seed).
         augment: random crop (zero padding ``crop_padding``) + horizontal flip, image sources only.
+        flip: with ``augment``, also flip horizontally (``false``: crops only, e.g. for digits).
         pad_to: zero-pad images to this side length (e.g. 28 → 32 for Fashion-MNIST into a CIFAR ResNet).
         eval_splits: which splits ``val_dataloader`` yields, in order: ``val``, ``test``, ``train``.
         loader: ``device`` (tensors on the device, batched augmentation) or ``classic``
@@ -73,6 +74,7 @@ class TensorDataModule(pl.LightningDataModule):
         split_seed: int | None = None,
         augment: bool = False,
         crop_padding: int = 4,
+        flip: bool = True,
         pad_to: int | None = None,
         eval_splits: tuple[str, ...] = ("test", "train"),
         loader: Literal["device", "classic"] = "device",
@@ -127,6 +129,7 @@ class TensorDataModule(pl.LightningDataModule):
         self.split_seed = self.seeds["split"]
         self.augment = augment
         self.crop_padding = crop_padding
+        self.flip = flip
         self.pad_to = pad_to
         self.eval_splits = tuple(eval_splits)
         self.loader = loader
@@ -212,7 +215,7 @@ class TensorDataModule(pl.LightningDataModule):
         n = len(tensors["y"])
         batch_size = (self.batch_size or n) if train else min(self.eval_batch_size, n)
         common = dict(batch_size=batch_size, shuffle=train, augment=train and self.augment,
-                      padding=self.crop_padding, normalize=self.normalize)
+                      padding=self.crop_padding, normalize=self.normalize, flip=self.flip)
         if self.loader == "classic":
             return classic_loader(tensors, num_workers=self.num_workers, **common)
         trainer = self.trainer

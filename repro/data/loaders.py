@@ -79,8 +79,10 @@ class DeviceLoader:
         rank: int = 0,
         world_size: int = 1,
         drop_last: bool = False,
+        flip: bool = True,
     ) -> None:
         self.tensors = tensors
+        self.flip = flip
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.augment = augment
@@ -116,7 +118,7 @@ class DeviceLoader:
             b = idx[i * self.batch_size : (i + 1) * self.batch_size]
             x = self.tensors["x"][b]
             if self.augment:
-                x = random_crop_flip(x, padding=self.padding, generator=gen)
+                x = random_crop_flip(x, padding=self.padding, flip=self.flip, generator=gen)
             batch = {k: v[b] for k, v in self.tensors.items() if k != "x"}
             batch["x"] = self.normalize(x)
             batch["index"] = b
@@ -226,6 +228,7 @@ def classic_loader(
     num_workers: int,
     drop_last: bool = False,
     match_seed: int | None = None,
+    flip: bool = True,
 ) -> DataLoader:
     """The original repos' recipe: torchvision transforms per example in DataLoader workers.
 
@@ -248,7 +251,7 @@ def classic_loader(
         from torchvision.transforms import v2
 
         h, w = tensors["x"].shape[-2:]
-        transform = v2.Compose([v2.RandomCrop((h, w), padding=padding), v2.RandomHorizontalFlip()])
+        transform = v2.Compose([v2.RandomCrop((h, w), padding=padding), *([v2.RandomHorizontalFlip()] if flip else [])])
     return DataLoader(
         _TransformDataset({k: v.cpu() for k, v in tensors.items()}, transform, normalize),
         batch_size=batch_size,

@@ -1,6 +1,7 @@
 """Width-k pre-activation ResNet18 (He et al. 2016): stage widths ``[k, 2k, 4k, 8k]``; k = 64 is the standard
 ResNet18. Layer for layer after kuangliu/pytorch-cifar's PreActResNet18 with the width as a parameter:
-11,171,146 parameters at k = 64 for 10 classes and RGB input.
+11,171,146 parameters at k = 64 for 10 classes and RGB input. ``PreActResNet34``: the same with [3, 4, 6, 3] blocks
+per stage (21,279,306 parameters at k = 64).
 """
 
 from __future__ import annotations
@@ -50,22 +51,24 @@ class PreActResNet18(nn.Module):
 
     ``in_shape`` is one example's (C, H, W). There is no BN/ReLU after the last stage, matching the
     official code. Pooling is adaptive to 1x1, which equals the paper's ``avg_pool2d(4)`` at 32x32 and
-    also accepts other resolutions (e.g. 28x28 MNIST).
+    also accepts other resolutions (e.g. 28x28 MNIST). Stages (``repro.models.stages``): ``stage1`` … ``stage4``,
+    the outputs of ``layer1`` … ``layer4``.
     """
 
-    def __init__(self, num_classes: int, in_shape: Sequence[int], *, width: int = 64) -> None:
+    def __init__(self, num_classes: int, in_shape: Sequence[int], *, width: int = 64,
+                 blocks: Sequence[int] = (2, 2, 2, 2)) -> None:
         super().__init__()
         check_width(width)
         k = width
         self.stem = nn.Conv2d(in_shape[0], k, 3, stride=1, padding=1, bias=False)
         layers: list[nn.Module] = []
         in_planes = k
-        for planes, stride in zip([k, 2 * k, 4 * k, 8 * k], [1, 2, 2, 2], strict=True):
-            layers.append(
-                nn.Sequential(PreActBlock(in_planes, planes, stride), PreActBlock(planes, planes, 1))
-            )
+        for planes, stride, n in zip([k, 2 * k, 4 * k, 8 * k], [1, 2, 2, 2], blocks, strict=True):
+            layers.append(nn.Sequential(PreActBlock(in_planes, planes, stride),
+                                        *(PreActBlock(planes, planes, 1) for _ in range(n - 1))))
             in_planes = planes
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.stages = {f"stage{i}": f"layer{i}" for i in range(1, 5)}
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = nn.Linear(8 * k, num_classes)
 
@@ -77,3 +80,10 @@ class PreActResNet18(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(x))
+
+
+class PreActResNet34(PreActResNet18):
+    """Pre-activation ResNet34: [3, 4, 6, 3] blocks per stage, otherwise as :class:`PreActResNet18`."""
+
+    def __init__(self, num_classes: int, in_shape: Sequence[int], *, width: int = 64) -> None:
+        super().__init__(num_classes, in_shape, width=width, blocks=(3, 4, 6, 3))

@@ -85,6 +85,7 @@ class WideResNet(nn.Module):
                 blocks.append(_Block(c_in, channels[g + 1], stride if i == 0 else 1, dropout, filterwise,
                                      every, raw))
         self.blocks = nn.Sequential(*blocks)
+        self.stages = {f"stage{g}": f"blocks.{g * n - 1}" for g in (1, 2, 3)}  # each group's last block
         self.bn = nn.BatchNorm2d(channels[3])
         self.head = nn.Linear(channels[3], num_classes)
         for m in self.modules():
