@@ -2,7 +2,9 @@
 
     repro list                                   papers, studies, scales and claims
     repro reproduce PAPER --scale quick          run a study, print the verdict, write the report
-    repro report PAPER --scale quick             redraw the report from cached results
+    repro report PAPER --scale quick             redraw the report from cached results (--wandb: a W&B Report)
+    repro sweep PAPER --study S                  a W&B sweep that runs the study (`wandb agent`)
+    repro collect PAPER --from wandb|FOLDER      read a study's runs back from W&B and judge them
     repro fit --config configs/PAPER/quick.yaml  one run (LightningCLI: fit/validate/test)
     repro bench                                  device-resident vs classic data pipeline
     repro data fashion_mnist                     install Fashion-MNIST (Debian's package, no root needed)
@@ -65,12 +67,16 @@ def _finish(study, rows, out_dir: Path) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    from repro.cli_engines import launch_or_none
     from repro.studies.runner import StudyRunner
 
     study = _study_for(args)
     out_dir = _out_dir(args, study)
     runner = StudyRunner(study, out_dir, workers=args.workers, threads=args.threads,
                          grid_overrides=_grid_overrides(args.grid), cli_overrides=_parse_assignments(args.set, "--set"))
+    submitted = launch_or_none(args, study, runner, out_dir)
+    if submitted is not None:
+        return submitted
     todo = len(runner.pending())
     print(f"{study.paper} / {study.name}: {len(runner.jobs)} runs ({len(runner.jobs) - todo} cached), "
           f"{runner.workers} worker(s) × {runner.threads} thread(s) → {out_dir}", file=sys.stderr)
@@ -109,7 +115,12 @@ def cmd_report(args) -> int:
     if missing:
         print(f"note: {missing} of {len(runner.jobs)} runs have not finished; the report covers the rest",
               file=sys.stderr)
-    return _finish(study, rows, out_dir)
+    status = _finish(study, rows, out_dir)
+    if args.wandb:
+        from repro.cli_engines import wandb_report
+
+        wandb_report(study, rows, out_dir)
+    return status
 
 
 def cmd_list(args) -> int:
@@ -135,6 +146,17 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _study_args(p) -> None:
+    p.add_argument("paper", help="paper name (see `repro list`)")
+    p.add_argument("--scale", choices=("quick", "paper", "gpu"), default="paper",
+                   help="paper: the paper's setup (GPU, real data); quick: minutes on a CPU; gpu: the "
+                   "phenomenon on offline data in <= 15 min on one GPU")
+    p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml "
+                   "(overrides --scale)")
+    p.add_argument("--out", default="results", help="results root (default: results)")
+    p.add_argument("--grid", action="append", metavar="KEY=[V1,V2]", help="replace a grid axis")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="repro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -142,15 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, help_ in (("reproduce", cmd_reproduce, "run a study and judge its claims"),
                             ("report", cmd_report, "redraw a study's report from its cached results")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("paper", help="paper name (see `repro list`)")
-        p.add_argument("--scale", choices=("quick", "paper", "gpu"), default="paper",
-                       help="paper: the paper's setup (GPU, real data); quick: minutes on a CPU; gpu: the "
-                       "phenomenon on offline data in <= 15 min on one GPU")
-        p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml "
-                       "(overrides --scale)")
-        p.add_argument("--out", default="results", help="results root (default: results)")
-        p.add_argument("--grid", action="append", metavar="KEY=[V1,V2]", help="replace a grid axis")
+        _study_args(p)
         p.set_defaults(fn=fn)
+        if name == "report":
+            p.add_argument("--wandb", action="store_true", help="also build a W&B Report (saved when online, else "
+                           "its spec written to <out>/<paper>/<study>/wandb_report.json)")
         if name == "reproduce":
             p.add_argument("--workers", type=int, help="runs in parallel (default: the study's `workers`)")
             p.add_argument("--threads", type=int, help="torch threads per run (default: cores / workers)")
@@ -159,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--robustness", action="store_true",
                            help="also run a disjoint seed set and a floating-point perturbation, and report per claim "
                                 "whether it held in all three (study.robustness in the YAML)")
+            from repro.cli_engines import add_reproduce_flags
+
+            add_reproduce_flags(p)
+    from repro.cli_engines import add_parsers
+
+    add_parsers(sub, _study_args)
     p = sub.add_parser("list", help="papers, studies, scales and claims")
     p.set_defaults(fn=cmd_list)
     p = sub.add_parser("data", help="install Fashion-MNIST from Debian's package (no root needed)", add_help=False)

@@ -22,7 +22,7 @@ from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
 from repro.atomic import atomic_path
 from repro.checkpoints import AtomicCheckpointIO
-from repro.tracking import TrimHistoryOnResume, build_loggers, write_manifest
+from repro.tracking import TrimHistoryOnResume, build_loggers, manifest, wandb_run_id, write_manifest
 from repro.training.classifier import Classifier
 
 # Lightning 2.6 itself calls jsonargparse APIs that jsonargparse 4.49+ deprecates: a warning per run that no user
@@ -44,6 +44,9 @@ class RunSettings:
     group: str | None = None
     tags: list[str] = field(default_factory=list)
     checkpoint_minutes: float = 5.0
+    run_id: str | None = None  # the W&B run id (a study derives it from the config hash); default: from hash + folder
+    log_checkpoints: bool = False  # online W&B only: upload the checkpoints as artifacts
+    grid: dict[str, Any] | None = None  # the grid point (short names → values), for W&B panels' grouping
 
 
 def default_precision() -> str:
@@ -136,14 +139,19 @@ class ReproCLI(LightningCLI):
         run_dir = self.run_dir()
         paper = paper_of(self._get(self.config, "study"), self.model)
         if trainer_cfg.get("logger") in (None, True):
+            from repro.studies.study import config_hash
+
+            resolved = self.resolved_config()
             kwargs["logger"] = build_loggers(
                 run_dir,
                 project=settings.project or f"repro-{paper}",
                 group=settings.group,
                 name=settings.name or run_dir.name,
                 tags=list(settings.tags),
-                config=self.resolved_config(),
+                config={**resolved, "manifest": manifest()},
                 members=list(getattr(self.model, "members", None) or []),
+                run_id=settings.run_id or wandb_run_id(config_hash(resolved), f"{settings.group}:{run_dir.resolve()}"),
+                log_checkpoints=settings.log_checkpoints,
             )
         if trainer_cfg.get("default_root_dir") is None:
             kwargs["default_root_dir"] = str(run_dir)

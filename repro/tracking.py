@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import netrc
@@ -77,7 +78,11 @@ class _HistoryWriter(ExperimentWriter):
 
 
 class HistoryCSVLogger(CSVLogger):
-    """CSVLogger whose metrics.csv survives a resume (see :class:`_HistoryWriter`)."""
+    """CSVLogger whose metrics.csv survives a resume (see :class:`_HistoryWriter`), flushed at every checkpoint so
+    the history on disk reaches at least the step a resume starts from."""
+
+    def after_save_checkpoint(self, checkpoint_callback) -> None:
+        self.save()
 
     @property
     @rank_zero_experiment
@@ -89,14 +94,44 @@ class HistoryCSVLogger(CSVLogger):
 
 
 class TrimHistoryOnResume(pl.Callback):
-    """After a checkpoint is restored, drop the CSV rows the interrupted run logged past it."""
+    """After a checkpoint is restored, drop the CSV rows the interrupted run logged past it; an offline W&B run
+    (which W&B cannot resume: each attempt writes a new ``offline-run-*`` folder) is rebuilt from that history, see
+    :func:`replay_offline_history`."""
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.global_step == 0 or trainer.global_rank != 0:
             return
-        for logger in trainer.loggers:
-            if isinstance(logger, HistoryCSVLogger):
-                logger.experiment.drop_after(trainer.global_step)
+        csv_loggers = [lg for lg in trainer.loggers if isinstance(lg, HistoryCSVLogger)]
+        for logger in csv_loggers:
+            logger.experiment.drop_after(trainer.global_step)
+        if csv_loggers:
+            replay_offline_history(trainer, Path(csv_loggers[0].experiment.metrics_file_path))
+
+
+def replay_offline_history(trainer: pl.Trainer, history: Path) -> None:
+    """Give a resumed offline W&B run the whole history of its grid point, once: the interrupted attempts' offline
+    folders of the same run id move to ``<run_dir>/wandb-superseded/`` (out of ``wandb sync``'s way) and the CSV
+    history up to the restored checkpoint is logged again into the new run before training continues. Online,
+    ``resume="allow"`` continues the server's run instead."""
+    rows = None
+    for logger in trainer.loggers:
+        if not isinstance(logger, WandbLogger) or logger._offline is False or logger._experiment is None:
+            continue
+        run = logger.experiment
+        current = Path(run.dir).parent  # <run_dir>/wandb/offline-run-<time>-<id>/files
+        for old in current.parent.glob(f"offline-run-*-{run.id}"):
+            if old != current:
+                aside = current.parent.parent / "wandb-superseded"
+                aside.mkdir(exist_ok=True)
+                old.replace(aside / old.name)
+        if rows is None:
+            with open(history, newline="") as f:
+                rows = list(csv.DictReader(f))
+        for row in rows:
+            if not row.get("step"):
+                continue
+            metrics = {k: float(v) for k, v in row.items() if k != "step" and v not in ("", None)}
+            logger.log_metrics(metrics, step=int(float(row["step"])))
 
 
 class MemberWandbLogger(WandbLogger):
@@ -114,6 +149,19 @@ class MemberWandbLogger(WandbLogger):
         super().log_metrics({**shared, **mine}, step)
 
 
+RESULT_KEY = "repro_result"
+
+
+def record_result(trainer: pl.Trainer, result: dict) -> None:
+    """Put a finished run's result (what ``result.json`` holds) into the summary of each of its W&B runs, as JSON
+    text under ``repro_result``, so a study trained elsewhere (sweep agents, another machine) is collected from W&B
+    into the same rows (``repro collect --from wandb``)."""
+    text = json.dumps(result)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger._experiment.summary[RESULT_KEY] = text
+
+
 def finish_wandb(trainer: pl.Trainer) -> None:
     """Finish every W&B run a trainer's loggers started (a stacked run has one per member), and any run left open
     in this process; without W&B installed or enabled there is nothing to finish."""
@@ -124,23 +172,39 @@ def finish_wandb(trainer: pl.Trainer) -> None:
     if wandb is not None and getattr(wandb, "run", None) is not None:
         wandb.finish()
 
+def wandb_run_id(config_hash: str, group: str | None) -> str:
+    """A grid point's W&B run id: its config hash, plus a digest of its group (the study) because W&B ids are unique
+    per project and two studies of one paper may hold the same run. Stable across resumes, reruns and machines."""
+    return f"{config_hash}-{hashlib.sha256((group or '').encode()).hexdigest()[:6]}"
+
+
+def member_run_id(run_id: str, member: int) -> str:
+    return f"{run_id}-m{member}"
+
+
 def build_loggers(
     run_dir: Path, *, project: str, group: str | None, name: str, tags: list[str], config: dict,
-    members: list[dict] | None = None,
+    members: list[dict] | None = None, run_id: str | None = None, log_checkpoints: bool = False,
 ) -> list[Logger]:
     """CSVLogger always (``<run_dir>/metrics.csv``); WandbLogger unless W&B is disabled — one W&B run per
-    member of a stacked model (``members``: ``[{"seed": 0}, ...]``), named and configured as that member."""
+    member of a stacked model (``members``: ``[{"seed": 0}, ...]``), named and configured as that member.
+    ``run_id`` (a member's is ``<run_id>-m<i>``) with ``resume="allow"``: a resumed run continues its W&B run."""
     loggers: list[Logger] = [HistoryCSVLogger(save_dir=str(run_dir), name="", version="")]
     mode = wandb_mode()
     if mode == "disabled":
         return loggers
     common = {"project": project, "group": group, "tags": tags, "save_dir": str(run_dir),
               "offline": mode == "offline", "settings": {"silent": True}}
+    if run_id:
+        common["resume"] = "allow"
+    if log_checkpoints and mode == "online":
+        common["log_model"] = True
     if not members:
-        return [*loggers, WandbLogger(name=name, config=config, **common)]
+        return [*loggers, WandbLogger(name=name, config=config, id=run_id, **common)]
     for i, member in enumerate(members):
         label = ",".join(f"{k}={v}" for k, v in member.items())
-        loggers.append(MemberWandbLogger(i, name=f"{name},{label}", config={**config, "member": member}, **common))
+        loggers.append(MemberWandbLogger(i, name=f"{name},{label}", config={**config, "member": member},
+                                         id=member_run_id(run_id, i) if run_id else None, **common))
     return loggers
 
 

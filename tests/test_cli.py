@@ -92,7 +92,8 @@ def test_print_config_prints_the_resolved_config(capsys, quick_yaml):
     assert exit_.value.code == 0
     cfg = yaml.safe_load(capsys.readouterr().out)
     assert cfg["model"]["class_path"] == "repro.papers.double_descent.method.DoubleDescent"
-    assert cfg["model"]["init_args"]["backbone"]["init_args"] == {"width": 32, "depth": 1}
+    assert cfg["model"]["init_args"]["backbone"]["init_args"] == {  # the YAML's values, the defaults resolved
+        "width": 32, "depth": 1, "bottleneck": None, "bottleneck_after": None, "activation": "relu"}
     assert cfg["model"]["init_args"]["optimizer"]["init_args"]["betas"] == [0.9, 0.999]  # defaults resolved
     assert cfg["data"]["init_args"]["label_noise"] == 0.2
 

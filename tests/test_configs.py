@@ -24,7 +24,9 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check, reque
     study = Study.load(path)
     assert study.paper == path.parent.name and study.claims and study.x_key
     assert all(callable(resolve_claim(c["type"])) for c in study.claims)
-    spec = study.runs()[-1]  # the last grid point: usually the largest model
+    # the last grid point that trains on its own (usually the largest model); a run that reads another run's
+    # output ({from_run: ...}) cannot train before that run
+    spec = [s for s in study.runs() if "'from_run'" not in repr(s.config)][-1]
     cfg = spec.config
     data = cfg["data"].get("init_args", {})
     # paper scale: small datasets in the real on-disk format, for the training source and any OOD sets

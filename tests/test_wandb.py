@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
-from wandb.proto import wandb_internal_pb2
-
 from repro.lightning_cli import ReproCLI
-
-BLOCK = 32 * 1024  # the .wandb file is a LevelDB-style log: 7-byte header, then records in 32 KiB blocks
-
-
-def read_wandb_records(path: Path):
-    data = path.read_bytes()
-    assert data[:4] == b":W&B", "not a W&B transaction log"
-    pos, pending = 7, b""
-    while pos + 7 <= len(data):
-        left = BLOCK - pos % BLOCK
-        if left < 7:  # block trailer padding
-            pos += left
-            continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
-        payload, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
-        if kind == 0 and length == 0:
-            continue
-        if kind in (1, 4):  # FULL, LAST
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(pending + payload)
-            pending = b""
-            yield record
-        else:  # FIRST, MIDDLE
-            pending += payload
+from repro.wandb_offline import read_records as read_wandb_records  # the library's reader of a .wandb log
 
 
 def finished_records(path: Path, timeout: float = 60.0) -> list:

@@ -7,7 +7,9 @@ small enough for a CPU.
 
 Both take token sequences ``a ∘ b =`` (N, L) and return the logits of the last position (N, V), the
 answer; ``forward(x, return_features=True)`` also returns each layer's hidden state there (the
-feature-change callback reads them). Both have a bias-free ``head: nn.Linear``.
+feature-change callback reads them). Both have a bias-free ``head: nn.Linear``. The transformer with
+``answer_positions: k`` returns the logits of the last k positions (N, k, V) instead (openai/grok's loss covers
+``c`` and the final ``<eos>`` of ``<eos> a ∘ b = c <eos>``), and its features at the first of them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.errors import ConfigValueError
 from repro.models.resnet import check_width
 
 
@@ -77,13 +80,18 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    """Decoder-only transformer; ``num_classes`` is the vocabulary, ``in_shape`` = (sequence length,)."""
+    """Decoder-only transformer; ``num_classes`` is the vocabulary, ``in_shape`` = (sequence length,).
+    ``answer_positions``: how many trailing positions are answers (1: logits (N, V); k > 1: (N, k, V))."""
 
     def __init__(self, num_classes: int, in_shape: Sequence[int], *, width: int = 128, depth: int = 2,
-                 heads: int = 4) -> None:
+                 heads: int = 4, answer_positions: int = 1) -> None:
         super().__init__()
         check_width(width)
         check_width(depth, "depth")
+        if not 1 <= answer_positions <= int(in_shape[0]):
+            raise ConfigValueError(f"model.init_args.backbone.init_args.answer_positions={answer_positions} must "
+                                   f"lie in 1..{int(in_shape[0])} (the sequence length)")
+        self.answer_positions = answer_positions
         self.embed = nn.Embedding(num_classes, width)
         self.register_buffer("positions", sinusoidal_positions(int(in_shape[0]), width), persistent=False)
         self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
@@ -111,9 +119,10 @@ class Transformer(nn.Module):
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
         hidden = self.hidden(x)
-        logits = self.head(hidden[-1][:, -1])
+        k = self.answer_positions
+        logits = self.head(hidden[-1][:, -1] if k == 1 else hidden[-1][:, -k:])
         if return_features:
-            return logits, tuple(h[:, -1] for h in hidden)
+            return logits, tuple(h[:, -k] for h in hidden)
         return logits
 
 
@@ -126,6 +135,9 @@ class OperandMLP(nn.Module):
         check_width(width)
         check_width(embed_width, "embed_width")
         check_width(depth, "depth")
+        if tuple(in_shape) != (4,):
+            raise ConfigValueError(f"OperandMLP reads a and b from the 4-token sequence a ∘ b =, got sequences of "
+                                   f"shape {tuple(in_shape)}; use data.init_args.eos: false")
         self.embed = nn.Embedding(num_classes, embed_width)
         layers, fan_in = [], 2 * embed_width
         for _ in range(depth):

@@ -14,7 +14,7 @@ from repro.lightning_cli import ReproCLI
 from repro.studies.cache import acquire_or_raise, checkpoint_ok, quarantine, read_result, repair_history
 from repro.studies.plan import Job
 from repro.studies.progress import ProgressCallback
-from repro.tracking import finish_wandb
+from repro.tracking import finish_wandb, record_result
 
 __all__ = ["execute", "init_worker", "visible_gpus", "worker_devices"]
 
@@ -63,8 +63,15 @@ def _train(job: Job, events: Any) -> dict:
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
         cli.trainer.validate(cli.model, datamodule=cli.datamodule, verbose=False)
+        result = _result(job, cli, start)
+        record_result(cli.trainer, result)  # the row W&B readers collect (repro collect --from wandb)
     finally:  # close this run's W&B records (one per stacked member) before the worker starts the next run
         finish_wandb(cli.trainer)
+    write_text(job.run_dir / "result.json", json.dumps(result, indent=2))
+    return result
+
+
+def _result(job: Job, cli: ReproCLI, start: float) -> dict:
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
     result = {
         "name": job.name, "hash": job.hash, "overrides": job.overrides, "metrics": metrics,
@@ -76,7 +83,6 @@ def _train(job: Job, events: Any) -> dict:
     members = getattr(cli.model, "members", None)
     if members:  # a stacked run: N models in one process, each a row of the study (see expand_members)
         result["members"] = _jsonable(list(members))
-    write_text(job.run_dir / "result.json", json.dumps(result, indent=2))
     return result
 
 

@@ -27,6 +27,7 @@ from repro.studies.plan import PARSE_ERRORS, Job, config_error, plan, resolve_in
 from repro.studies.progress import StudyProgress
 from repro.studies.results import expand_members
 from repro.studies.study import RunSpec, Study, set_dotted
+from repro.tracking import wandb_run_id
 
 __all__ = ["Job", "StudyRunner", "worker_devices"]
 
@@ -73,6 +74,7 @@ class StudyRunner:
             **(cfg.get("run") or {}),
             "out_dir": str(run_dir), "name": spec.name, "project": f"repro-{self.study.paper}",
             "group": f"{self.study.name}", "tags": [self.study.scale, self.study.name],
+            "run_id": wandb_run_id(run_dir.name.rsplit("__", 1)[-1], self.study.name), "grid": dict(spec.overrides),
         }
         return cfg
 

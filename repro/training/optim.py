@@ -52,13 +52,17 @@ class InverseSqrtLR(torch.optim.lr_scheduler.LambdaLR):
 
 
 class LinearWarmupLR(torch.optim.lr_scheduler.LambdaLR):
-    """lr·min(1, (t+1)/``warmup_steps``): a linear warm-up, then constant (``warmup_steps: 0`` is constant)."""
+    """lr·min(1, (t+1)/``warmup_steps``): a linear warm-up, then constant (``warmup_steps: 0`` is constant).
+    With ``from_zero`` the factor is min(1, t/``warmup_steps``): the first update has lr 0 (the optimizer's moments
+    and step count still advance) and the full lr comes one step later."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, warmup_steps: int = 10) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, warmup_steps: int = 10, from_zero: bool = False) -> None:
         if warmup_steps < 0:
             raise ConfigValueError(f"LinearWarmupLR: warmup_steps must be >= 0, got {warmup_steps}")
-        self.warmup_steps = warmup_steps
+        self.warmup_steps, self.from_zero = warmup_steps, from_zero
         super().__init__(optimizer, self.factor)
 
     def factor(self, t: int) -> float:
-        return min(1.0, (t + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
+        if self.warmup_steps <= 0:
+            return 1.0
+        return min(1.0, (t + (0 if self.from_zero else 1)) / self.warmup_steps)

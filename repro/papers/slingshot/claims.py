@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from repro.papers.slingshot.detector import generalization_times, spikes_of
+from repro.papers.slingshot.detector import MIN_GROWTH, PLATEAU, cycles_of, generalization_times, spikes_of
 from repro.studies.claims import ClaimResult, require
 from repro.studies.results import metric_of
 
@@ -23,43 +23,58 @@ def _label(row: dict) -> str:
     return f"seed {row['seed']}" if "seed" in row else row.get("run_dir", "?").rsplit("/", 1)[-1]
 
 
-def cycle_signature(rows, *, where=None, min_spikes: int = 1, max_slope_ratio: float = 0.2, share: float = 0.8,
-                    min_jump: float = 100.0, detector: dict | None = None, name=None) -> ClaimResult:
-    """Every selected run has ≥ ``min_spikes`` slingshots; for ≥ ``share`` of the spikes the last-layer
-    norm's slope after the spike is < ``max_slope_ratio`` × its slope before; every spike's peak loss
-    is ≥ ``min_jump`` × the pre-spike minimum."""
+def cycle_signature(rows, *, where=None, min_cycles: int = 1, share: float = 0.8, min_jump: float = 100.0,
+                    detector: dict | None = None, name=None) -> ClaimResult:
+    """The Slingshot signature (Thilak et al. Fig. 2a). Every selected run has ≥ ``min_cycles`` cycles; of all
+    their loss spikes that can be judged (both norm windows inside the run), ≥ ``share`` are cycles — norm growth
+    before, a plateau after (slope after < ``plateau`` × before, ``detector.py``), so a spike with no norm growth
+    before it counts against the share; and every spike's peak loss is ≥ ``min_jump`` × the median loss of the
+    window before it, a baseline the detector's own 200-step-minimum test does not use."""
     chosen = _rows(rows, where, "cycle_signature")
-    per_run = [spikes_of(r, **(detector or {})) for r in chosen]
+    detector = detector or {}
+    per_run = [spikes_of(r, **detector) for r in chosen]
     spikes = [s for run in per_run for s in run]
-    ratios = [s.slope_ratio for s in spikes if s.slope_ratio is not None]
-    stalled = sum(r < max_slope_ratio for r in ratios)
-    jumps = [s.jump for s in spikes]
-    enough = all(len(run) >= min_spikes for run in per_run)
-    ok = enough and bool(ratios) and stalled >= share * len(ratios) and all(j >= min_jump for j in jumps)
-    counts = ", ".join(f"{_label(r)}: {len(run)}" for r, run in zip(chosen, per_run, strict=True))
-    measured = f"spikes per run ({counts})"
+    judged = [s for s in spikes if s.judged]
+    cycles = sum(s.cycle for s in judged)
+    no_growth = sum(s.slope_before <= 0 for s in judged)
+    jumps = [s.jump_over_median for s in spikes]
+    enough = all(sum(s.cycle for s in run) >= min_cycles for run in per_run)
+    ok = (enough and bool(judged) and cycles >= share * len(judged)
+          and all(j is not None and j >= min_jump for j in jumps))
+    counts = ", ".join(f"{_label(r)}: {sum(s.cycle for s in run)}/{len(run)}"
+                       for r, run in zip(chosen, per_run, strict=True))
+    measured = f"cycles/spikes per run ({counts})"
     if spikes:
-        measured += (f"; slope after/before < {max_slope_ratio:g} for {stalled}/{len(ratios)} "
-                     f"(median {np.median(ratios) if ratios else float('nan'):.3g}); min jump {min(jumps):.3g}×, "
-                     f"first spike at step {min(s.step for s in spikes)}")
+        ratios = [s.slope_ratio for s in judged if s.slope_ratio is not None]
+        known = [j for j in jumps if j is not None]
+        measured += (f"; cycles {cycles}/{len(judged)} judged spikes ({no_growth} without norm growth, "
+                     f"{len(spikes) - len(judged)} too near an end); median slope after/before "
+                     f"{np.median(ratios) if ratios else float('nan'):.3g}; min peak/median before "
+                     f"{min(known) if known else float('nan'):.3g}×"
+                     + (f" ({len(jumps) - len(known)} without a full window)" if len(known) < len(jumps) else "")
+                     + f"; first spike at step {min(s.step for s in spikes)}")
+    plateau, growth = detector.get("plateau", PLATEAU), detector.get("min_growth", MIN_GROWTH)
     return ClaimResult(name or f"cycle signature ({where})",
-                       f"≥{min_spikes} spike(s) per run; after/before norm slope < {max_slope_ratio:g} for ≥"
-                       f"{share:.0%} of spikes; jump ≥ {min_jump:g}×", measured, ok,
+                       f"≥{min_cycles} cycle(s) per run; ≥{share:.0%} of spikes are cycles (norm growth ≥ "
+                       f"{growth:g} relative, then slope after < {plateau:g}× before); peak ≥ {min_jump:g}× the "
+                       "median loss before", measured, ok,
                        {"spikes": [[s.as_dict() for s in run] for run in per_run]})
 
 
 def no_cycles(rows, *, where=None, require_fit: bool = True, detector: dict | None = None, name=None) -> ClaimResult:
-    """No selected run has a slingshot; with ``require_fit`` each also reached 100% training accuracy
-    (so the absence is not just a run that never fit, which the detector would not search)."""
+    """No selected run has a slingshot (a cycle: ``detector.py``); with ``require_fit`` each also reached 100%
+    training accuracy (so the absence is not just a run that never fit, which the detector would not search).
+    Loss spikes that are no cycle are reported beside."""
     chosen = _rows(rows, where, "no_cycles")
-    counts = [len(spikes_of(r, **(detector or {}))) for r in chosen]
+    found = [spikes_of(r, **(detector or {})) for r in chosen]
+    counts = [sum(s.cycle for s in run) for run in found]
     fits = [generalization_times(r, train_threshold=1.0)[0] for r in chosen]
     ok = all(c == 0 for c in counts) and (not require_fit or all(f is not None for f in fits))
-    detail = ", ".join(f"{_label(r)}: {c} (100% train at {f if f is None else int(f)})"
-                       for r, c, f in zip(chosen, counts, fits, strict=True))
+    detail = ", ".join(f"{_label(r)}: {c} ({len(run)} spikes; 100% train at {_int(f)})"
+                       for r, c, run, f in zip(chosen, counts, found, fits, strict=True))
     return ClaimResult(name or f"no slingshot ({where})",
-                       "0 spikes per run" + (", after reaching 100% training accuracy" if require_fit else ""),
-                       detail, ok, {"spikes": counts, "t_fit": fits})
+                       "0 cycles per run" + (", after reaching 100% training accuracy" if require_fit else ""),
+                       detail, ok, {"cycles": counts, "spikes": [len(run) for run in found], "t_fit": fits})
 
 
 def grokking_delay(rows, *, where=None, min_ratio: float = 10.0, train_threshold: float = 0.99,
@@ -83,12 +98,12 @@ def _int(v) -> str:
 
 def grokking_after_slingshot(rows, *, where=None, val_threshold: float = 0.95, window: int = 2000,
                              detector: dict | None = None, name=None) -> ClaimResult:
-    """In every selected run t_val comes after the first slingshot; also reports the share
-    of the validation-accuracy gain made within ±``window`` steps of a spike."""
+    """In every selected run t_val comes after the first slingshot (cycle); also reports the share
+    of the validation-accuracy gain made within ±``window`` steps of a cycle."""
     chosen = _rows(rows, where, "grokking_after_slingshot")
     ok, parts, shares = True, [], []
     for r in chosen:
-        spikes = spikes_of(r, **(detector or {}))
+        spikes = cycles_of(r, **(detector or {}))
         _, t_val = generalization_times(r, val_threshold=val_threshold)
         vs, va = metric_of(r, "val/accuracy")
         gains = np.diff(va, prepend=va[0])
@@ -100,8 +115,8 @@ def grokking_after_slingshot(rows, *, where=None, val_threshold: float = 0.95, w
         shares.append(share)
         first = spikes[0].step if spikes else None
         ok &= first is not None and t_val is not None and t_val > first
-        parts.append(f"{_label(r)}: first spike {_int(first)}, t_val {_int(t_val)}, gain near spikes {share:.0%}")
-    return ClaimResult(name or f"grokking follows a slingshot ({where})", "t_val > first spike step, every run",
+        parts.append(f"{_label(r)}: first cycle {_int(first)}, t_val {_int(t_val)}, gain near cycles {share:.0%}")
+    return ClaimResult(name or f"grokking follows a slingshot ({where})", "t_val > first cycle's step, every run",
                        "; ".join(parts), ok, {"gain_share_near_spikes": shares})
 
 
@@ -112,7 +127,7 @@ def cycles_nonincreasing(rows, *, groups: dict[str, dict], detector: dict | None
     means = []
     for label, where in groups.items():
         chosen = _rows(rows, where, f"cycles_nonincreasing ({label})")
-        means.append(float(np.mean([len(spikes_of(r, **(detector or {}))) for r in chosen])))
+        means.append(float(np.mean([len(cycles_of(r, **(detector or {}))) for r in chosen])))
     ok = all(b <= a for a, b in zip(means, means[1:], strict=False))
     return ClaimResult(name or f"fewer cycles along {', '.join(groups)}", "mean cycles non-increasing in that order",
                        ", ".join(f"{label}: {m:.2f}" for label, m in zip(groups, means, strict=True)), ok,
@@ -131,22 +146,23 @@ def final_below(rows, *, metric: str = "val/accuracy", value: float = 0.5, where
 def features_move_at_transitions(rows, *, where=None, min_ratio: float = 3.0, window: int = 200,
                                  layers: tuple[int, ...] = (1, 2), detector: dict | None = None,
                                  name=None) -> ClaimResult:
-    """Median relative feature change r^l within ±``window`` steps of spikes is ≥ ``min_ratio`` × its median
-    elsewhere after the fit (the growth phases), for each layer l, pooled over runs."""
+    """Median relative feature change r^l within ±``window`` steps of the cycles' spikes is ≥ ``min_ratio`` × its
+    median in the growth phases (each cycle's norm-growth window before its spike, less those ±``window`` steps),
+    for each layer l, pooled over runs."""
     chosen = _rows(rows, where, "features_move_at_transitions")
     near: dict[int, list] = {lv: [] for lv in layers}
     far: dict[int, list] = {lv: [] for lv in layers}
     for r in chosen:
-        spikes = spikes_of(r, **(detector or {}))
-        t_fit, _ = generalization_times(r, train_threshold=1.0)
+        spikes = cycles_of(r, **(detector or {}))
         for lv in layers:
             steps, change = metric_of(r, f"features/change_l{lv}")
             close = np.zeros(len(steps), bool)
+            growth = np.zeros(len(steps), bool)
             for s in spikes:
                 close |= (steps >= s.step - window) & (steps <= s.end_step + window)
-            after_fit = steps >= (t_fit if t_fit is not None else np.inf)
+                growth |= (steps >= s.step - s.window) & (steps < s.step)
             near[lv] += list(change[close])
-            far[lv] += list(change[after_fit & ~close])
+            far[lv] += list(change[growth & ~close])
     ratios = {lv: (np.median(near[lv]) / np.median(far[lv])) if near[lv] and far[lv] else None for lv in layers}
     ok = all(q is not None and q >= min_ratio for q in ratios.values())
     return ClaimResult(name or f"features move at transitions ({where})",
@@ -157,14 +173,14 @@ def features_move_at_transitions(rows, *, where=None, min_ratio: float = 3.0, wi
 
 def generalizes_without_cycles(rows, *, where=None, val_threshold: float = 0.99, detector: dict | None = None,
                                name=None) -> ClaimResult:
-    """Every selected run reaches validation accuracy ≥ ``val_threshold`` and has no slingshot (AdamW with
+    """Every selected run reaches validation accuracy ≥ ``val_threshold`` and has no slingshot (cycle; AdamW with
     wd = 1)."""
     chosen = _rows(rows, where, "generalizes_without_cycles")
-    counts = [len(spikes_of(r, **(detector or {}))) for r in chosen]
+    counts = [len(cycles_of(r, **(detector or {}))) for r in chosen]
     t_vals = [generalization_times(r, val_threshold=val_threshold)[1] for r in chosen]
     ok = all(c == 0 and t is not None for c, t in zip(counts, t_vals, strict=True))
     return ClaimResult(name or f"generalizes without slingshots ({where})",
-                       f"val acc ≥ {val_threshold:g} and 0 spikes, every run",
-                       ", ".join(f"{_label(r)}: t_val {_int(t)}, {c} spikes"
+                       f"val acc ≥ {val_threshold:g} and 0 cycles, every run",
+                       ", ".join(f"{_label(r)}: t_val {_int(t)}, {c} cycles"
                                  for r, t, c in zip(chosen, t_vals, counts, strict=True)), ok,
                        {"t_val": t_vals, "spikes": counts})

@@ -2,7 +2,8 @@
 
 Named in a study YAML by import path (``kind: repro.papers.slingshot.figures.dynamics``;
 ``table: repro.papers.slingshot.figures.summary_table``). Every panel is against training steps on a
-log axis, with the detected slingshots (``detector.py``) marked.
+log axis, with the detected slingshots (``detector.py``: cycles, dashed) and loss spikes that are no cycle
+(dotted) marked. A figure shows the seed its spec names when the study has it, else the study's first seed.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ def _steps(s: np.ndarray) -> np.ndarray:
 
 
 def _mark(ax, spikes, color="tab:red") -> None:
-    for i, s in enumerate(spikes):
+    cycles = [s for s in spikes if s.cycle]
+    others = [s for s in spikes if not s.cycle]
+    for i, s in enumerate(cycles):
         ax.axvline(s.step + 1, color=color, lw=0.8, ls="--", alpha=0.7, label="slingshot" if i == 0 else None)
+    for i, s in enumerate(others):
+        ax.axvline(s.step + 1, color="gray", lw=0.8, ls=":", alpha=0.7, label="spike, no cycle" if i == 0 else None)
 
 
 def _has(row: dict, metric: str) -> bool:
@@ -81,7 +86,9 @@ def dynamics(study, rows: list[dict], out: Path, *, where: dict | None = None, s
     for ax in axes[1]:
         ax.set_xlabel("training step")
     label = ", ".join(f"{k}={v}" for k, v in {**(where or {}), "seed": row.get("seed")}.items() if v is not None)
-    fig.suptitle(title or f"{study.meta.get('title', study.name)} — {label} ({len(spikes)} slingshots)", fontsize=10)
+    cycles = sum(s.cycle for s in spikes)
+    fig.suptitle(title or f"{study.meta.get('title', study.name)} — {label} ({cycles} slingshots, {len(spikes)} "
+                 "loss spikes)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, out)
 
@@ -96,12 +103,12 @@ def comparison(study, rows: list[dict], out: Path, *, groups: dict[str, dict], s
         spikes = spikes_of(row, **(detector or {}))
         s, loss = metric_of(row, "fit/loss")
         ns, norm = metric_of(row, "weights/last_layer_norm")
-        name = f"{label} ({len(spikes)} slingshots)"
+        name = f"{label}, seed {row.get('seed')} ({sum(sp.cycle for sp in spikes)} slingshots)"
         axes[0].plot(_steps(s), np.maximum(loss, 1e-12), lw=0.7, color=color, label=name)
         axes[1].plot(_steps(ns), norm, lw=1.0, color=color, label=name)
         for ax in axes:
             for sp in spikes:
-                ax.axvline(sp.step + 1, color=color, lw=0.6, ls="--", alpha=0.6)
+                ax.axvline(sp.step + 1, color=color, lw=0.6, ls="--" if sp.cycle else ":", alpha=0.6)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("training loss (per step)")
     axes[1].set_ylabel("last-layer norm ‖W_out‖_F")
@@ -116,11 +123,12 @@ def comparison(study, rows: list[dict], out: Path, *, groups: dict[str, dict], s
 
 
 def summary_table(study, rows: list[dict]) -> list[str]:
-    """Per setting (mean over seeds): slingshots, t_tr, t_val, final validation accuracy, final norm."""
+    """Per setting (mean over seeds): slingshots (cycles) and loss spikes, t_tr, t_val, final validation accuracy,
+    final norm."""
     x = study.x_key
     detector = study.meta.get("detector") or {}
-    lines = [f"| {x} | runs | slingshots | t_tr (train acc ≥ 0.99) | t_val (val acc ≥ 0.95) | final val acc | "
-             "final ‖W_out‖ |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| {x} | runs | slingshots (cycles) | loss spikes | t_tr (train acc ≥ 0.99) | t_val (val acc ≥ 0.95) | "
+             "final val acc | final ‖W_out‖ |", "|---|---|---|---|---|---|---|---|"]
 
     def fmt(values):
         got = [v for v in values if v is not None]
@@ -129,11 +137,14 @@ def summary_table(study, rows: list[dict]) -> list[str]:
 
     for level in dict.fromkeys(r[x] for r in rows):
         sel = [r for r in rows if r[x] == level]
-        spikes = [len(spikes_of(r, **detector)) for r in sel]
+        found = [spikes_of(r, **detector) for r in sel]
+        cycles = [sum(s.cycle for s in run) for run in found]
+        spikes = [len(run) for run in found]
         times = [generalization_times(r) for r in sel]
         final_val = [float(metric_of(r, "val/accuracy")[1][-1]) for r in sel]
         final_norm = [float(metric_of(r, "weights/last_layer_norm")[1][-1]) for r in sel]
-        lines.append(f"| {level} | {len(sel)} | {np.mean(spikes):.1f} ({', '.join(map(str, spikes))}) | "
+        lines.append(f"| {level} | {len(sel)} | {np.mean(cycles):.1f} ({', '.join(map(str, cycles))}) | "
+                     f"{np.mean(spikes):.1f} ({', '.join(map(str, spikes))}) | "
                      f"{fmt([t[0] for t in times])} | {fmt([t[1] for t in times])} | "
                      f"{np.mean(final_val):.3f} ± {np.std(final_val):.3f} | {np.mean(final_norm):.1f} |")
     return lines

@@ -27,6 +27,7 @@ from torch.func import functional_call
 
 from repro.papers.slingshot.callbacks import FeatureChange, LastLayerNorm, UpdateSharpness
 from repro.training.classifier import BackboneFactory, Classifier
+from repro.training.sequence_metrics import SequenceSplitMetrics
 
 
 class Slingshot(Classifier):
@@ -41,6 +42,10 @@ class Slingshot(Classifier):
 
     Metrics: ``fit/loss`` and ``fit/error`` of every logged step's batch (spikes last a few steps), and the
     shared loop's ``val/*`` and ``train/*`` at every validation pass.
+
+    Answers of several tokens (openai/grok's ``c`` and the final ``<eos>``: data ``eos: true``, a backbone with
+    ``answer_positions: 2``, logits (N, 2, V) and targets (N, 2)): the loss is the mean cross-entropy over all
+    answer tokens of the batch, and an equation is correct only when every answer token is.
     """
 
     paper = "slingshot"
@@ -55,6 +60,9 @@ class Slingshot(Classifier):
             self.backbone.prepare_for_vmap()  # fused attention has no forward-mode AD (the Hessian-vector product)
         self.norm_every, self.sharpness_every = norm_every, sharpness_every
         self.feature_change_every = feature_change_every
+        for key in self.split_metrics:  # the same metrics, also for answers of several tokens
+            per_class = self.split_metrics[key].class_accuracy is not None
+            self.split_metrics[key] = SequenceSplitMetrics(num_classes, per_class)
 
     def configure_callbacks(self) -> list[pl.Callback]:
         callbacks = super().configure_callbacks()
@@ -66,6 +74,14 @@ class Slingshot(Classifier):
             callbacks.append(UpdateSharpness(self.sharpness_every))
         return callbacks
 
+    def training_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The members' losses; ``fit/error`` counts an equation wrong when any answer token is."""
+        logits = self(batch["x"])
+        if self.log_fit_error and self._logging_step():
+            wrong = self.member_axis(logits).argmax(-1) != batch["y"]  # (M, N) or (M, N, K)
+            self.log_members({"fit/error": wrong.reshape(*wrong.shape[:2], -1).any(-1).float().mean(-1)})
+        return self.member_losses(logits, batch)
+
     def member_losses(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Every member's answer-token cross-entropy in one call: (M,) for a stack, a scalar for one model."""
         losses = self.losses_of(self.member_axis(logits), batch["y"])
@@ -73,9 +89,11 @@ class Slingshot(Classifier):
 
     @staticmethod
     def losses_of(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-        """Per-member cross-entropy of (M, N, V) logits, (M,)."""
-        m = logits.shape[0]
-        losses = F.cross_entropy(logits.flatten(0, 1).float(), y.repeat(m), reduction="none").view(m, -1)
+        """Per-member cross-entropy of (M, N, V) logits against (N,) targets, or of (M, N, K, V) against (N, K):
+        the mean (or sum) over every answer token, (M,)."""
+        m, v = logits.shape[0], logits.shape[-1]
+        target = y.expand(m, *y.shape).reshape(-1)
+        losses = F.cross_entropy(logits.reshape(-1, v).float(), target, reduction="none").view(m, -1)
         return losses.mean(1) if reduction == "mean" else losses.sum(1)
 
     # -- what the dynamics callbacks read -----------------------------------------------------------------

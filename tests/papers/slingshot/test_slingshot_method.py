@@ -75,6 +75,20 @@ def test_detector_finds_planted_spikes_and_their_signature():
         assert s.slope_after == pytest.approx(0.0, abs=1e-12) and s.slope_ratio == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_spike_is_a_cycle_only_after_norm_growth_and_before_a_plateau():
+    steps, loss, acc, norm = _cycles()
+    grow = detect_slingshots(steps, loss, train_acc=acc, norm_steps=steps, norm=norm, window=300)
+    assert [s.cycle for s in grow] == [True, True] and grow[0].growth == pytest.approx(0.01 * 300 / norm[1699])
+    flat = detect_slingshots(steps, loss, train_acc=acc, norm_steps=steps, norm=np.full(len(steps), 5.0), window=300)
+    assert [s.step for s in flat] == [2000, 4200] and not any(s.cycle for s in flat)  # a spike alone is no cycle
+    shrink = detect_slingshots(steps, loss, train_acc=acc, norm_steps=steps, norm=50 - 0.001 * steps, window=300)
+    assert not any(s.cycle for s in shrink) and all(s.slope_before < 0 for s in shrink)
+    keeps_growing = detect_slingshots(steps, loss, train_acc=acc, norm_steps=steps, norm=5 + 0.01 * steps, window=300)
+    assert not any(s.cycle for s in keeps_growing)  # growth but no plateau
+    late = detect_slingshots(steps, loss, train_acc=acc, norm_steps=steps, norm=norm, window=2000)
+    assert not late[1].judged and not late[1].cycle  # 4200 + 2000 leaves the 6000-step run: not checkable
+
+
 def test_detector_is_silent_on_a_smooth_history_and_before_the_fit():
     steps, loss, acc, norm = _cycles(spikes=())
     assert detect_slingshots(steps, loss, train_acc=acc, norm_steps=steps, norm=norm) == []

@@ -1,0 +1,160 @@
+"""Claim types of the sparse-double-descent studies, read from each run's per-round curves (``rounds.py``).
+
+Each takes the study's rows (one per run: a method and a seed), selects some with ``where`` (or ``a`` / ``b``
+for a comparison, paired by seed), and returns a :class:`~repro.studies.claims.ClaimResult`. Accuracies are in
+points. A study YAML names them by import path::
+
+    claims:
+      - type: repro.papers.sparse_double_descent.claims.sdd_exists
+        where: {method: vanilla}
+        min_depth: 3
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from repro.papers.sparse_double_descent.rounds import early_stop, fall_round, mean_curves, sdd_triple, seed_curves
+from repro.studies.claims import ClaimResult, where_text
+
+__all__ = ["best_not_below", "dip_shallower", "dip_while_interpolating", "early_stopping_pays_off",
+           "entropy_non_monotone", "entropy_peak_near_fall", "no_sdd", "sdd_exists", "sweet_beats_dense"]
+
+
+def _pct(s: float) -> str:
+    return f"{100 * s:.1f}%"
+
+
+def sdd_exists(rows, *, where=None, min_depth: float = 3.0, collapse_drop: float = 10.0, name=None) -> ClaimResult:
+    """Every selected run's test-accuracy curve has an SDD triple of depth ≥ ``min_depth`` points."""
+    per = [(seed, c, sdd_triple(c["test"], collapse_drop)) for seed, c in seed_curves(rows, where, "sdd_exists")]
+    ok = all(t.depth >= min_depth for _, _, t in per)
+    measured = "; ".join(f"seed {s}: {t.depth:.2f} (r{t.i} {c['test'][t.i]:.1f} → r{t.j} {c['test'][t.j]:.1f} at "
+                         f"{_pct(c['sparsity'][t.j])} → r{t.k} {c['test'][t.k]:.1f} at {_pct(c['sparsity'][t.k])})"
+                         for s, c, t in per)
+    return ClaimResult(name or f"SDD triple ({where_text(where)})", f"depth ≥ {min_depth:g} pts, every seed",
+                       measured, ok, {"depth": [t.depth for _, _, t in per]})
+
+
+def no_sdd(rows, *, where=None, max_depth: float = 2.0, collapse_drop: float = 10.0, name=None) -> ClaimResult:
+    """No selected run has an SDD triple of depth ≥ ``max_depth`` points."""
+    per = [(seed, sdd_triple(c["test"], collapse_drop)) for seed, c in seed_curves(rows, where, "no_sdd")]
+    ok = all(t.depth < max_depth for _, t in per)
+    return ClaimResult(name or f"no SDD triple ({where_text(where)})", f"depth < {max_depth:g} pts, every seed",
+                       ", ".join(f"seed {s}: {t.depth:.2f} (dip r{t.j})" for s, t in per), ok,
+                       {"depth": [t.depth for _, t in per]})
+
+
+def sweet_beats_dense(rows, *, where=None, min_gain: float = 3.0, name=None) -> ClaimResult:
+    """The seed-mean curve's best round beats its dense round by ≥ ``min_gain`` points (per seed reported)."""
+    per = seed_curves(rows, where, "sweet_beats_dense")
+    mean = mean_curves([c for _, c in per])
+    gain = float(mean["test"].max() - mean["test"][0])
+    best = int(np.argmax(mean["test"]))
+    seeds = ", ".join(f"{s}: {c['test'].max() - c['test'][0]:+.2f}" for s, c in per)
+    return ClaimResult(name or f"sparse beats dense ({where_text(where)})", f"mean best − dense ≥ {min_gain:g} pts",
+                       f"{mean['test'][0]:.2f} → {mean['test'][best]:.2f} at {_pct(mean['sparsity'][best])} "
+                       f"({gain:+.2f}); per seed {seeds}", gain >= min_gain, {"gain": gain})
+
+
+def dip_while_interpolating(rows, *, where=None, min_drop: float = 3.0, train_threshold: float = 99.0,
+                            name=None) -> ClaimResult:
+    """In every selected run, test accuracy falls ≥ ``min_drop`` points below the dense round during pruning rounds
+    whose train accuracy (on the noisy labels) is still ≥ ``train_threshold``: pruning hurts while the network
+    still memorises (the critical phase)."""
+    parts, drops = [], []
+    for seed, c in seed_curves(rows, where, "dip_while_interpolating"):
+        fitted = [r for r in range(1, len(c["test"])) if c["train"][r] >= train_threshold]
+        drop = max((c["test"][0] - c["test"][r] for r in fitted), default=-np.inf)
+        worst = min(fitted, key=lambda r: c["test"][r]) if fitted else None
+        dip = sdd_triple(c["test"]).j
+        drops.append(float(drop))
+        parts.append(f"seed {seed}: {drop:.2f}" + (f" (r{worst}, train {c['train'][worst]:.1f}%)" if fitted else "")
+                     + f"; train at the SDD dip r{dip}: {c['train'][dip]:.1f}%")
+    return ClaimResult(name or f"dip while interpolating ({where_text(where)})",
+                       f"dense − test ≥ {min_drop:g} pts in a round with train ≥ {train_threshold:g}%, every seed",
+                       "; ".join(parts), all(d >= min_drop for d in drops), {"drop": drops})
+
+
+def entropy_non_monotone(rows, *, where=None, min_rise: float = 0.05, min_fall: float = 0.3,
+                         name=None) -> ClaimResult:
+    """Every selected run's network entropy rises by ≥ ``min_rise`` bits from the dense round to its peak and falls
+    by ≥ ``min_fall`` bits from the peak to the last round."""
+    parts, ok = [], True
+    for seed, c in seed_curves(rows, where, "entropy_non_monotone"):
+        h, peak = c["entropy"], int(np.argmax(c["entropy"]))
+        rise, fall = h[peak] - h[0], h[peak] - h[-1]
+        ok &= bool(rise >= min_rise and fall >= min_fall)
+        parts.append(f"seed {seed}: {h[0]:.3f} → {h[peak]:.3f} (r{peak}) → {h[-1]:.3f}")
+    return ClaimResult(name or f"entropy rises then falls ({where_text(where)})",
+                       f"rise ≥ {min_rise:g} and fall ≥ {min_fall:g} bits, every seed", "; ".join(parts), ok, {})
+
+
+def entropy_peak_near_fall(rows, *, where=None, tolerance: int = 2, train_threshold: float = 99.0,
+                           name=None) -> ClaimResult:
+    """In every selected run the entropy's maximum lies within ``tolerance`` rounds of the first round whose train
+    accuracy falls below ``train_threshold`` (the end of the interpolating regime)."""
+    lags, parts = [], []
+    for seed, c in seed_curves(rows, where, "entropy_peak_near_fall"):
+        fall, peak = fall_round(c["train"], train_threshold), int(np.argmax(c["entropy"]))
+        lag = None if fall is None else peak - fall
+        lags.append(lag)
+        parts.append(f"seed {seed}: peak r{peak}, fall r{fall}" + ("" if lag is None else f" (lag {lag:+d})"))
+    ok = all(lag is not None and abs(lag) <= tolerance for lag in lags)
+    return ClaimResult(name or f"entropy peaks where interpolation ends ({where_text(where)})",
+                       f"|peak − fall(train < {train_threshold:g}%)| ≤ {tolerance} rounds, every seed",
+                       "; ".join(parts), ok, {"lag": lags})
+
+
+def _paired(rows, a: dict, b: dict, claim: str):
+    ca, cb = dict(seed_curves(rows, a, claim)), dict(seed_curves(rows, b, claim))
+    seeds = sorted(set(ca) & set(cb), key=str)
+    return seeds, ca, cb
+
+
+def dip_shallower(rows, *, a: dict, b: dict, min_gap: float = 1.0, max_ratio: float = 0.5,
+                  collapse_drop: float = 10.0, name=None) -> ClaimResult:
+    """``a``'s SDD dip is shallower than ``b``'s: per seed, depth_b − depth_a ≥ ``min_gap`` points, and the
+    seed-mean curve's depth of ``a`` is ≤ ``max_ratio`` × that of ``b``."""
+    seeds, ca, cb = _paired(rows, a, b, "dip_shallower")
+    gaps = [sdd_triple(cb[s]["test"], collapse_drop).depth - sdd_triple(ca[s]["test"], collapse_drop).depth
+            for s in seeds]
+    da = sdd_triple(mean_curves(list(ca.values()))["test"], collapse_drop).depth
+    db = sdd_triple(mean_curves(list(cb.values()))["test"], collapse_drop).depth
+    ok = bool(seeds) and all(g >= min_gap for g in gaps) and da <= max_ratio * db
+    return ClaimResult(name or f"{where_text(a)} dip shallower than {where_text(b)}",
+                       f"depth gap ≥ {min_gap:g} pts every seed; mean-curve depth ratio ≤ {max_ratio:g}",
+                       f"gaps {', '.join(f'{s}: {g:.2f}' for s, g in zip(seeds, gaps, strict=True))}; mean curves "
+                       f"{da:.2f} vs {db:.2f} (ratio {da / db if db > 0 else float('nan'):.2f})", ok,
+                       {"gaps": gaps, "mean_depth_a": da, "mean_depth_b": db})
+
+
+def best_not_below(rows, *, a: dict, b: dict, margin: float = 0.0, name=None) -> ClaimResult:
+    """Per seed, ``a``'s best round is ≥ ``b``'s best round + ``margin`` points."""
+    seeds, ca, cb = _paired(rows, a, b, "best_not_below")
+    gaps = [float(ca[s]["test"].max() - cb[s]["test"].max()) for s in seeds]
+    return ClaimResult(name or f"{where_text(a)} best ≥ {where_text(b)} best",
+                       f"best − best ≥ {margin:g} pts, every seed",
+                       ", ".join(f"seed {s}: {ca[s]['test'].max():.2f} vs {cb[s]['test'].max():.2f}"
+                                 for s in seeds), bool(seeds) and all(g >= margin for g in gaps), {"gaps": gaps})
+
+
+def early_stopping_pays_off(rows, *, a: dict, b: dict, tolerance: float = 1.0, max_loss_a: float = 1.0,
+                            min_loss_b: float = 1.0, name=None) -> ClaimResult:
+    """"Stop at the first round more than ``tolerance`` points below the running best" loses ≤ ``max_loss_a``
+    points against the best round under ``a``, and under ``b`` more than ``min_loss_b`` and more than under ``a``,
+    every seed."""
+    seeds, ca, cb = _paired(rows, a, b, "early_stopping_pays_off")
+
+    def loss(c):
+        stop = early_stop(c["test"], tolerance)
+        return float(c["test"].max() - c["test"][stop.kept]), stop
+
+    la, lb = [loss(ca[s]) for s in seeds], [loss(cb[s]) for s in seeds]
+    ok = bool(seeds) and all(x <= max_loss_a and y > max(min_loss_b, x) for (x, _), (y, _) in zip(la, lb, strict=True))
+    text = "; ".join(f"seed {s}: {lx:.2f} (keeps r{sx.kept}) vs {ly:.2f} (keeps r{sy.kept})"
+                     for s, (lx, sx), (ly, sy) in zip(seeds, la, lb, strict=True))
+    return ClaimResult(name or f"early stopping: {where_text(a)} vs {where_text(b)}",
+                       f"loss ≤ {max_loss_a:g} pts ({where_text(a)}); > {min_loss_b:g} and above it "
+                       f"({where_text(b)}), every seed", text, ok,
+                       {"loss_a": [x for x, _ in la], "loss_b": [x for x, _ in lb]})

@@ -1,0 +1,140 @@
+"""The per-round curve analysis (SDD triple, fall, stopping rules) against brute force and hand-made curves, the
+claims failing where they must, the ResNet-18 backbone of the paper configs, and the paper's bad-input errors."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from repro.cli import main
+from repro.models.resnet18_basic import BasicResNet18
+from repro.papers.sparse_double_descent import claims
+from repro.papers.sparse_double_descent.rounds import Stop, early_stop, entropy_stop, fall_round, sdd_triple
+
+
+def _brute_depth(acc) -> float:
+    return max(min(acc[i] - acc[j], acc[k] - acc[j]) for i, j, k in itertools.combinations(range(len(acc)), 3))
+
+
+def test_sdd_depth_matches_a_search_over_every_triple():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        acc = rng.uniform(40, 90, size=int(rng.integers(3, 12)))
+        assert sdd_triple(acc, collapse_drop=1e9).depth == pytest.approx(_brute_depth(acc))
+
+
+def test_the_collapse_is_cut_before_the_dip_search():
+    acc = [70, 64, 75, 50, 40, 48]  # the 40 → 48 wiggle is in the collapse (more than 10 below the best, 75)
+    t = sdd_triple(acc, collapse_drop=10)
+    assert (t.depth, t.i, t.j, t.k) == (6, 0, 1, 2)
+    assert sdd_triple(acc, collapse_drop=1e9).depth == 8  # without the cut: 48 − 40
+
+
+def test_fall_round_and_the_stopping_rules_by_hand():
+    assert fall_round([95, 99.5, 100, 99.2, 98.0, 90]) == 4
+    assert fall_round([95, 97]) is None and fall_round([99, 100]) is None
+    acc = [70, 70.5, 69, 72, 68]
+    assert early_stop(acc, 1.0) == Stop(2, 1)  # 69 < 70.5 − 1: stop at r2, keep r1
+    assert early_stop(acc, 2.0) == Stop(4, 3)
+    assert early_stop([1, 2, 3], 1.0) == Stop(2, 2)  # never stops: keeps the best of all
+    entropy = [0.5, 0.6, 0.7, 0.65, 0.4]  # peak r2 (r3 is 0.05 below its running max)
+    assert entropy_stop(acc, entropy, 1.0) == Stop(4, 3)
+
+
+def _row(tmp_path, name: str, test, train, entropy) -> dict:
+    run = tmp_path / name
+    run.mkdir()
+    with open(run / "metrics.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch", "step", "imp/round", "imp/sparsity", "test/accuracy", "train/accuracy", "entropy/mean"])
+        for r, (a, b, h) in enumerate(zip(test, train, entropy, strict=True)):
+            w.writerow([r, r, r, 1 - 0.8 ** r, a / 100, b / 100, h])
+    method, seed = name.split("_")
+    return {"method": method, "seed": int(seed), "run_dir": str(run)}
+
+
+def test_the_claims_fail_on_curves_without_the_effect(tmp_path):
+    flat_test = [70, 70.5, 70, 70.2, 69.8, 60]
+    train = [100, 100, 100, 100, 95, 80]
+    rows = [_row(tmp_path, "vanilla_0", flat_test, train, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
+            _row(tmp_path, "dsd2_0", [65, 60, 58, 66, 70, 64], train, [0.5, 0.6, 0.7, 0.8, 0.6, 0.2])]
+    vanilla, dsd2 = {"method": "vanilla"}, {"method": "dsd2"}
+    assert not claims.sdd_exists(rows, where=vanilla).passed
+    assert claims.sdd_exists(rows, where=dsd2).passed
+    assert not claims.no_sdd(rows, where=dsd2).passed
+    assert not claims.sweet_beats_dense(rows, where=vanilla).passed
+    assert not claims.dip_while_interpolating(rows, where=vanilla).passed
+    assert not claims.entropy_non_monotone(rows, where=vanilla).passed
+    assert not claims.entropy_peak_near_fall(rows, where=dsd2, tolerance=0).passed  # peak r3, fall r4
+    assert claims.entropy_peak_near_fall(rows, where=dsd2, tolerance=1).passed
+    assert claims.dip_shallower(rows, a=vanilla, b=dsd2).passed  # vanilla's is the shallower one here
+    assert not claims.dip_shallower(rows, a=dsd2, b=vanilla).passed
+    assert not claims.best_not_below(rows, a=dsd2, b=vanilla).passed  # 70 vs 70.5
+    assert not claims.early_stopping_pays_off(rows, a=dsd2, b=vanilla).passed  # dsd2 stops at r1 and keeps 65: loses 5
+
+
+def test_resnet18_has_torchvisions_blocks_and_the_cifar_stem():
+    import torchvision
+
+    reference = sum(p.numel() for p in torchvision.models.resnet18(num_classes=10).parameters())
+    stem_difference = 64 * 3 * 7 * 7 - 64 * 3 * 3 * 3  # a 3×3 stem conv instead of the 7×7 one
+    net = BasicResNet18(10, (3, 32, 32))
+    assert sum(p.numel() for p in net.parameters()) == reference - stem_difference
+    x = torch.randn(2, 3, 32, 32)
+    assert net(x).shape == (2, 10)
+    feats = {}
+
+    def keep(name):
+        def hook(_module, _inputs, output):
+            feats[name] = output.shape
+        return hook
+
+    net.net.layer1.register_forward_hook(keep("no_pool"))
+    net(x)
+    pooled = BasicResNet18(10, (3, 32, 32), maxpool=True)
+    pooled.net.layer1.register_forward_hook(keep("pool"))
+    pooled(x)
+    assert feats["no_pool"][-1] == 32 and feats["pool"][-1] == 16
+
+
+def test_the_open_lth_initialisation():
+    torch.manual_seed(0)
+    net = BasicResNet18(10, (3, 32, 32), init="kaiming_fan_in")
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    gammas = torch.cat([m.weight.detach() for m in bns])
+    assert 0 <= gammas.min() and gammas.max() <= 1 and gammas.std() > 0.2  # U(0, 1), not ones
+    assert all(bool((m.bias == 0).all()) for m in bns)
+    conv = net.net.layer3[0].conv2  # 256 in-channels × 3 × 3: fan_in std √(2 / 2304)
+    assert conv.weight.std().item() == pytest.approx((2 / (256 * 9)) ** 0.5, rel=0.05)
+    assert net.head.weight.std().item() == pytest.approx((2 / 512) ** 0.5, rel=0.1)
+    tv = BasicResNet18(10, (3, 32, 32))
+    assert all(bool((m.weight == 1).all()) for m in tv.modules() if isinstance(m, nn.BatchNorm2d))
+    with pytest.raises(Exception, match="init must be one of"):
+        BasicResNet18(10, (3, 32, 32), init="xavier")
+
+
+def test_without_cifar_and_network_the_paper_study_stops_with_one_error(tmp_path, capsys, monkeypatch, no_network):
+    monkeypatch.setenv("REPRO_DATA", str(tmp_path / "empty"))
+    code = main(["reproduce", "sparse_double_descent", "--scale", "paper", "--out", str(tmp_path / "out"),
+                 "--no-progress", "--set", "data.init_args.download=false"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("repro: error:") == 1 and "cifar-10-batches-py" in err and "REPRO_DATA" in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
+
+
+@pytest.mark.parametrize("rate", ["0", "1", "1.5", "-0.2"])
+def test_a_pruning_rate_outside_zero_one_is_one_clear_error(tmp_path, capsys, rate):
+    code = main(["reproduce", "sparse_double_descent", "--scale", "quick", "--out", str(tmp_path), "--no-progress",
+                 "--set", f"model.init_args.prune_rate={rate}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("repro: error:") == 1 and "model.init_args.prune_rate" in err and "(0, 1)" in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
