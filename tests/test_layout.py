@@ -120,7 +120,7 @@ NOTES_OUTSIDE = re.compile(r"\bcard\b|design\.md|\.\./shared", re.IGNORECASE)
 
 
 def test_the_project_cites_no_notes_outside_it():
-    """Configs, code, READMEs and tests speak of the project only: no reference to the steering notes."""
+    """Configs, code and READMEs speak of the project only: no reference to notes kept outside the repository."""
     files = [*(ROOT / "configs").rglob("*.yaml"), *(ROOT / "repro").rglob("*.py"), *(ROOT / "repro").rglob("*.md"),
              ROOT / "README.md", ROOT / "Makefile"]
     offending = [f"{p.relative_to(ROOT)}:{i}" for p in files
