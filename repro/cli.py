@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -195,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # a `repro` process: start its own W&B service rather than join the one its parent's
+        # environment names (WANDB_SERVICE, set by any process that used wandb: a notebook, a test runner). A run
+        # killed mid-way stays registered in such a long-lived service, and its resume under the same run id
+        # would be refused ("run ID ... is in use").
+        os.environ.pop("WANDB_SERVICE", None)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in LIGHTNING_COMMANDS:

@@ -108,3 +108,21 @@ def write_fake_svhn(root: Path, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
 
 
 FAKE_SOURCES["svhn"] = write_fake_svhn
+
+
+def write_fake_mnist(root: Path, n_train: int = 6400, n_test: int = 100) -> None:
+    """A small MNIST in torchvision's raw form (``MNIST/raw/*-ubyte``, big-endian idx files, no md5 check): enough
+    training images for a 10 % validation split of the full set's size (6000) plus a batch."""
+    import struct
+
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n) + labels.tobytes())
+
+
+FAKE_SOURCES["mnist"] = write_fake_mnist

@@ -114,3 +114,15 @@ def test_no_file_is_much_over_300_lines_without_a_reason():
         if len(lines) > 330:
             assert any("longer than 300 lines because" in line for line in lines[:40]), \
                 f"{path} has {len(lines)} lines and states no reason"
+
+
+NOTES_OUTSIDE = re.compile(r"\bcard\b|design\.md|\.\./shared", re.IGNORECASE)
+
+
+def test_the_project_cites_no_notes_outside_it():
+    """Configs, code and READMEs speak of the project only: no reference to notes kept outside the repository."""
+    files = [*(ROOT / "configs").rglob("*.yaml"), *(ROOT / "repro").rglob("*.py"), *(ROOT / "repro").rglob("*.md"),
+             ROOT / "README.md", ROOT / "Makefile"]
+    offending = [f"{p.relative_to(ROOT)}:{i}" for p in files
+                 for i, line in enumerate(p.read_text().splitlines(), 1) if NOTES_OUTSIDE.search(line)]
+    assert not offending, f"references to notes outside the repository: {offending}"

@@ -37,7 +37,10 @@ class TensorDataModule(pl.LightningDataModule):
         noise_seed: seed of the one-time noise draw (static noise: never redrawn per epoch); ``None`` derives it
             from the run seed, for papers that redraw the noise per seed (``repro.data.seeds``).
         train_size: keep this many training examples (a seeded random subset); ``None`` keeps all.
-        val_size: hold out this many training examples as a clean ``val`` split.
+        val_size: hold out this many training examples as a ``val`` split (clean labels, unless ``noisy_val``).
+        noisy_val: draw the label noise over the training and validation examples together and keep the noisy
+            labels on ``val`` too (``y`` noisy, ``y_clean`` true), for methods that select models on a noisy
+            held-out set.
         split_seed: seed for the subset and the validation split (default: derived from the run seed).
         augment: random crop (zero padding ``crop_padding``) + horizontal flip, image sources only.
         flip: with ``augment``, also flip horizontally (``false``: crops only, e.g. for digits).
@@ -71,6 +74,7 @@ class TensorDataModule(pl.LightningDataModule):
         noise_seed: int | None = 0,
         train_size: int | None = None,
         val_size: int = 0,
+        noisy_val: bool = False,
         split_seed: int | None = None,
         augment: bool = False,
         crop_padding: int = 4,
@@ -126,6 +130,7 @@ class TensorDataModule(pl.LightningDataModule):
         self.noise_seed = self.seeds["noise"]
         self.train_size = train_size
         self.val_size = val_size
+        self.noisy_val = noisy_val
         self.split_seed = self.seeds["split"]
         self.augment = augment
         self.crop_padding = crop_padding
@@ -189,15 +194,16 @@ class TensorDataModule(pl.LightningDataModule):
                 train.y[train_idx], self.num_classes, self.imbalance_ratio, self.imbalance_kind, self.imbalance_seed
             )
             train_idx = train_idx[keep]
-        y_clean = train.y[train_idx]
-        y = apply_label_noise(y_clean, self.T, seed=self.noise_seed) if self.label_noise > 0 else y_clean
-        self.noise = noise_summary(y_clean, y, self.num_classes)
+        y_clean, yv = train.y[train_idx], train.y[val_idx]
+        noised = torch.cat([y_clean, yv]) if self.noisy_val else y_clean  # val noisy too: one draw over both
+        noisy = apply_label_noise(noised, self.T, seed=self.noise_seed) if self.label_noise > 0 else noised
+        y, yv_noisy = noisy[: len(y_clean)], (noisy[len(y_clean):] if self.noisy_val else yv)
+        self.noise = noise_summary(noised, noisy, self.num_classes, transition=self.T)
         device = self._device()
         self.splits["train"] = self._tensors(train.x[train_idx], y, y_clean, device)
         self.splits["test"] = self._tensors(test.x, test.y, test.y, device)
         if self.val_size:
-            yv = train.y[val_idx]
-            self.splits["val"] = self._tensors(train.x[val_idx], yv, yv, device)
+            self.splits["val"] = self._tensors(train.x[val_idx], yv_noisy, yv, device)
 
     def train_dataloader(self):
         return self._loader("train", train=True)

@@ -1,9 +1,12 @@
 """Random-feature Gaussian-process output layer with a Laplace posterior (random Fourier features, Rahimi & Recht
 2007), a distance-aware replacement for a network's dense output layer.
 
-Logits ``z = Φ(h)ᵀβ + bias`` with random Fourier features ``Φ(h) = s·cos(W h + b)`` (Eq. 8; W ~ N(0, 1)
-and b ~ U(0, 2π) fixed, s = √(2/D)), so ``Φ(h)ᵀΦ(h')`` ≈ the RBF kernel ``exp(-‖h−h'‖²/(2ℓ²))`` with
-ℓ² = ``kernel_scale``. Only β is trained.
+Logits ``z = Φ(h)ᵀβ`` (+ an optional trainable bias) with random Fourier features ``Φ(h) = s·cos(W g(h) + b)``
+(Eq. 8; W with i.i.d. N(0, σ_W²) rows, Gaussian or orthogonal random features, and b ~ U(0, 2π), both fixed;
+s = √(2/D) or 1), so ``Φ(h)ᵀΦ(h')`` ≈ the RBF kernel ``exp(-σ_W²‖g−g'‖²/2)``: length-scale 1/σ_W on g. Only β (and
+the LayerNorm's affine parameters) are trained. As in edward2's ``RandomFeatureGaussianProcess``, g is either the
+LayerNorm of the (projected) input, or the input times 1/√kernel_scale: the kernel scale is never applied after
+the LayerNorm, so with ``normalize_input`` the length-scale is set by ``rff_stddev`` alone.
 
 Posterior in edward2's form (``LaplaceRandomFeatureCovariance``): one precision matrix shared by
 all classes, ``P = r·I + Σ_i Φ_iΦ_iᵀ`` accumulated over exactly one epoch (reset at every epoch start)
@@ -23,7 +26,7 @@ from torch import nn
 
 from repro.errors import ConfigValueError
 
-__all__ = ["RandomFeatureGP"]
+__all__ = ["RandomFeatureGP", "orthogonal_random_features"]
 
 
 class RandomFeatureGP(nn.Module):
@@ -33,10 +36,18 @@ class RandomFeatureGP(nn.Module):
         in_features: width of the penultimate feature h.
         num_classes: number of outputs.
         num_features: random features D (paper: 1024).
-        kernel_scale: ℓ² of the RBF kernel; inputs are multiplied by 1/√kernel_scale.
-        projection_dim: if set, a frozen random Gaussian projection h ↦ Rh (R ~ N(0, 1/in_features)) to this
-            width first (the CIFAR recipe: 640 → 128).
+        kernel_scale: inputs are multiplied by 1/√kernel_scale (ℓ² = kernel_scale/rff_stddev²); only without
+            ``normalize_input``: with it the scale has no effect in edward2, so a value ≠ 1 is refused.
+        projection_dim: if set, a frozen random Gaussian projection h ↦ Rh to this width first (the CIFAR
+            recipe: 640 → 128, no bias).
+        projection_std: std of R's entries; ``None``: 1/√in_features (with ``normalize_input`` the scale has no
+            effect; Keras' ``random_normal`` initializer is 0.05).
         normalize_input: LayerNorm on (projected) h before the features (the CIFAR recipe).
+        norm_eps: the LayerNorm's eps (Keras' default 1e-3, PyTorch's 1e-5).
+        rff_init: ``gaussian`` (W i.i.d. N(0, rff_stddev²)) or ``orf`` (orthogonal random features, Yu et al.
+            2016: blocks of orthonormal rows, each row rescaled to a χ(d)-distributed norm, times rff_stddev).
+        rff_stddev: σ_W, the inverse length-scale on g (edward2's ORF initializer for the CIFAR recipe: 0.05).
+        output_bias: a trainable bias on the logits (edward2's GP layer has a constant 0, i.e. none).
         ridge: prior precision r (> 0).
         momentum: < 0 for the exact per-epoch precision; in [0, 1) for the momentum update.
         mean_field_factor: λ; < 0 disables the mean-field adjustment.
@@ -57,6 +68,11 @@ class RandomFeatureGP(nn.Module):
         mean_field_factor: float = math.pi / 8,
         scale_features: bool = True,
         mc_samples: int = 0,
+        projection_std: float | None = None,
+        norm_eps: float = 1e-5,
+        rff_init: str = "gaussian",
+        rff_stddev: float = 1.0,
+        output_bias: bool = True,
     ) -> None:
         super().__init__()
         if num_features < 1:
@@ -67,6 +83,14 @@ class RandomFeatureGP(nn.Module):
             raise ConfigValueError(f"`kernel_scale` must be > 0, got {kernel_scale}")
         if momentum >= 1:
             raise ConfigValueError(f"`momentum` must be < 1 (negative for the exact update), got {momentum}")
+        if normalize_input and kernel_scale != 1:
+            raise ConfigValueError(
+                f"`kernel_scale` {kernel_scale} has no effect with `normalize_input` (edward2 applies the input scale "
+                "only without the LayerNorm): set kernel_scale to 1 and the length-scale with `rff_stddev`")
+        if rff_init not in ("gaussian", "orf"):
+            raise ConfigValueError(f"`rff_init` must be gaussian or orf, got {rff_init!r}")
+        if not rff_stddev > 0:
+            raise ConfigValueError(f"`rff_stddev` must be > 0, got {rff_stddev}")
         self.num_features, self.ridge, self.momentum = num_features, float(ridge), float(momentum)
         self.kernel_scale, self.mean_field_factor, self.mc_samples = kernel_scale, mean_field_factor, mc_samples
         self.feature_scale = math.sqrt(2.0 / num_features) if scale_features else 1.0
@@ -74,27 +98,31 @@ class RandomFeatureGP(nn.Module):
             raise ConfigValueError(f"`projection_dim` must be >= 1 (or null), got {projection_dim}")
         self.projection: torch.Tensor | None
         if projection_dim is not None:
-            self.register_buffer("projection", torch.randn(projection_dim, in_features) / math.sqrt(in_features))
+            std = 1 / math.sqrt(in_features) if projection_std is None else projection_std
+            self.register_buffer("projection", torch.randn(projection_dim, in_features) * std)
             in_features = projection_dim
         else:
             self.projection = None
-        self.norm = nn.LayerNorm(in_features) if normalize_input else nn.Identity()
-        self.register_buffer("rff_weight", torch.randn(num_features, in_features))
+        self.normalize_input = normalize_input
+        self.norm = nn.LayerNorm(in_features, eps=norm_eps) if normalize_input else nn.Identity()
+        weight = orthogonal_random_features(num_features, in_features) if rff_init == "orf" \
+            else torch.randn(num_features, in_features)
+        self.register_buffer("rff_weight", rff_stddev * weight)
         self.register_buffer("rff_bias", torch.rand(num_features) * 2 * math.pi)
-        self.output = nn.Linear(num_features, num_classes)
+        self.output = nn.Linear(num_features, num_classes, bias=output_bias)
         self.register_buffer("precision", self.ridge * torch.eye(num_features))
         self.register_buffer("covariance", torch.zeros(num_features, num_features))
         self.covariance_stale = True
 
     # -- features ----------------------------------------------------------------------------------
     def features(self, h: torch.Tensor) -> torch.Tensor:
-        """Φ(h) = s·cos(W norm(R h)/√ℓ² + b), shape (B, D)."""
+        """Φ(h) = s·cos(W g + b), g = LayerNorm(R h) or R h/√kernel_scale, shape (B, D)."""
         # In fp32 even under bf16 autocast: phases W h of size ~10 lose the kernel in bf16's 3 significant digits.
         with torch.autocast(h.device.type, enabled=False):
             h = h.float()
             if self.projection is not None:
                 h = h @ self.projection.T
-            h = self.norm(h) / math.sqrt(self.kernel_scale)
+            h = self.norm(h) if self.normalize_input else h / math.sqrt(self.kernel_scale)
             return self.feature_scale * torch.cos(h @ self.rff_weight.T + self.rff_bias)
 
     # -- posterior bookkeeping ---------------------------------------------------------------------
@@ -117,7 +145,8 @@ class RandomFeatureGP(nn.Module):
 
     @torch.no_grad()
     def compute_covariance(self) -> torch.Tensor:
-        """Σ = P⁻¹ by Cholesky in float64, after summing the data part of P over DDP ranks."""
+        """Σ = P⁻¹ by Cholesky in float64, after summing the data part of P over DDP ranks. The buffer keeps this
+        rank's own sum, so computing Σ again (mid-epoch validation, a reloaded checkpoint) never sums twice."""
         precision = self.precision.double()
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             eye = torch.eye(self.num_features, dtype=precision.dtype, device=precision.device)
@@ -127,7 +156,6 @@ class RandomFeatureGP(nn.Module):
             if self.momentum >= 0:  # momentum estimates are averages: average them across ranks
                 data /= dist.get_world_size()
             precision = data + prior
-            self.precision.copy_(precision)
         chol = torch.linalg.cholesky(precision)
         self.covariance.copy_(torch.cholesky_inverse(chol))
         self.covariance_stale = False
@@ -158,6 +186,20 @@ class RandomFeatureGP(nn.Module):
             probs = samples.softmax(-1).mean(0)
             return probs.clamp_min(1e-12).log()
         return mean_field_logits(logits, var, self.mean_field_factor)
+
+
+def orthogonal_random_features(num_features: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(num_features, dim) orthogonal random features of unit scale: stacked blocks of ``dim`` orthonormal rows (the
+    Q of a Gaussian matrix's QR, sign-corrected so it is Haar-distributed), each row rescaled to the norm of an
+    independent N(0, I_dim) vector, so every row has the N(0, I) law marginally while rows within a block are
+    orthogonal (edward2's ``OrthogonalRandomFeatures`` up to its stddev factor)."""
+    blocks = []
+    for _ in range(-(-num_features // dim)):
+        q, r = torch.linalg.qr(torch.randn(dim, dim, generator=generator))
+        blocks.append(q * torch.sign(torch.diagonal(r))[None, :])
+    rows = torch.cat([b.T for b in blocks])[:num_features]
+    norms = torch.randn(num_features, dim, generator=generator).norm(dim=1, keepdim=True)
+    return rows * norms
 
 
 def mean_field_logits(logits: torch.Tensor, variance: torch.Tensor, factor: float = math.pi / 8) -> torch.Tensor:

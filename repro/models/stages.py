@@ -3,8 +3,8 @@
 A backbone declares its stages, in forward order, as ``self.stages = {name: submodule path}``: the output of the
 submodule at that dotted path *is* the stage's representation (e.g. a ResNet's ``{"stage1": "layer1", ...}``, an
 MLP's ``{"hidden1": "features.2", "bottleneck": "features.5", ...}``). ``input`` is reserved for the network's input.
-Methods reach a stage through forward hooks on that submodule (``repro.training.mixup``), so no backbone is copied
-or rewritten to expose its hidden layers.
+Methods reach a stage through forward hooks on that submodule (:func:`declared_stages` finds them), so no backbone is
+copied or rewritten to expose its hidden layers.
 """
 
 from __future__ import annotations

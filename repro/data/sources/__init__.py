@@ -2,10 +2,18 @@
 
 One registry (``SOURCES``: name → facts + loader, ``registry.py``), one module per family of sources, each
 registering its own: torchvision downloads (cifar10, cifar100, svhn, mnist), fashion_mnist, digits, mnist1d,
-two_moons, separable_2d. A new family is one more module that calls ``register``.
+imdb, two_moons, separable_2d. A new family is one more module that calls ``register``.
 """
 
-from repro.data.sources import digits, fashion_mnist, mnist1d, separable, torchvision_sets, two_moons  # noqa: F401
+from repro.data.sources import (  # noqa: F401 (each registers its sources)
+    digits,
+    fashion_mnist,
+    imdb,
+    mnist1d,
+    separable,
+    torchvision_sets,
+    two_moons,
+)
 from repro.data.sources.fashion_mnist import FASHION_MNIST_SYSTEM_DIRS
 from repro.data.sources.mnist1d import MNIST1D_ARGS
 from repro.data.sources.registry import (

@@ -1,5 +1,5 @@
 """The two-moons SNGP study really trained (configs/sngp/two_moons.yaml; Liu et al. 2020, Fig. 1; the card §6 claim 1):
-deterministic vs deep ensemble vs SNGP, 3 seeds each, through the study runner. Every claim must PASS."""
+deterministic vs deep ensemble vs SNGP, 5 seeds each, through the study runner. Every claim must PASS."""
 
 from __future__ import annotations
 

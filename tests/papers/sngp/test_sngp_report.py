@@ -75,3 +75,20 @@ def test_figures_are_drawn(tmp_path: Path) -> None:
 def test_claim_texts_keep_markdown_cells_whole() -> None:
     res = close(ROWS, metric="test/accuracy", a={"method": "sngp"}, b={"method": "deterministic"}, tolerance=0.02)
     assert "|" not in res.expected + res.measured + res.name
+
+
+def test_surfaces_follow_the_studys_seeds(tmp_path: Path) -> None:
+    """`--grid seed_everything=[7, 8]`: no seed 0 exists, so the panels use each method's first seed (issue 11)."""
+    grid = torch.stack(torch.meshgrid(torch.linspace(-3, 3, 10), torch.linspace(-2, 2, 10), indexing="xy"), -1)
+    rows = []
+    for method in ("deterministic", "sngp"):
+        for seed in (8, 7):
+            run = tmp_path / f"{method}{seed}"
+            run.mkdir()
+            torch.save({"points": grid.reshape(-1, 2), "probs": torch.full((100, 2), 0.5)}, run / "surface.pt")
+            rows.append({"method": method, "seed": seed, "run_dir": str(run)})
+    study = SimpleNamespace(meta={}, name="moons")
+    for seed in (None, 0, 8):
+        out = uncertainty_surfaces(study, rows, tmp_path / f"s{seed}.png", methods=["deterministic", "sngp"],
+                                   seed=seed)
+        assert out.stat().st_size > 5_000

@@ -1,0 +1,137 @@
+"""The LossCorrection module: its config errors, heads and optimizer groups, model selection on the noisy validation
+objective, the stage-1 estimate files, and the two-stage study through the runner (including a failed stage 1)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from repro.errors import ConfigValueError
+from repro.lightning_cli import ReproCLI
+from repro.models.dropout_mlp import DropoutMLP
+from repro.papers.loss_correction.method import ESTIMATE_FILES, LossCorrection
+from repro.studies.runner import StudyRunner
+from repro.studies.study import Study
+
+QUICK = Path(__file__).resolve().parents[3] / "configs" / "loss_correction" / "quick.yaml"
+
+
+def mlp(num_classes, in_shape):
+    return DropoutMLP(num_classes, in_shape, width=8, depth=1)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"loss": "hinge"}, "model.init_args.loss"),
+    ({"loss": "forward"}, "needs a noise matrix"),
+    ({"loss": "ce", "transition": "true"}, "uses no noise matrix"),
+    ({"loss": "backward", "transition": [[0.5, 0.5], [0.5, 0.5]]}, "singular"),
+    ({"loss": "forward", "transition": [[0.5, 0.6], [0.5, 0.5]]}, "sums to 1"),
+    ({"stack_seeds": [0, 1]}, "stack_seeds"),
+    ({"bootstrap_beta": 2.0}, "bootstrap_beta"),
+])
+def test_bad_settings_are_clear_config_errors(kwargs, match):
+    with pytest.raises(ConfigValueError, match=match):
+        LossCorrection(mlp, num_classes=2, in_shape=(4,), **kwargs)
+
+
+def test_bounded_losses_get_a_batchnorm_on_the_logits():
+    for loss, expected in [("unhinged", True), ("sigmoid", True), ("savage", False), ("boot_soft", False),
+                           ("ce", False)]:
+        model = LossCorrection(mlp, num_classes=3, in_shape=(4,), loss=loss)
+        has_bn = isinstance(model.backbone, torch.nn.Sequential) and isinstance(model.backbone[-1],
+                                                                                torch.nn.BatchNorm1d)
+        assert has_bn == expected, loss
+        assert model(torch.randn(5, 4)).shape == (5, 3)
+
+
+def test_weight_decay_on_kernels_only():
+    model = LossCorrection(mlp, num_classes=3, in_shape=(4,), loss="unhinged", decay_kernels_only=True,
+                           optimizer=functools.partial(torch.optim.SGD, lr=0.1, weight_decay=2e-4))
+    groups = model.configure_optimizers().param_groups
+    assert [g["weight_decay"] for g in groups] == [2e-4, 0.0]
+    assert all(p.ndim > 1 for p in groups[0]["params"]) and all(p.ndim == 1 for p in groups[1]["params"])
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(model.parameters()))
+
+
+def _config(tmp_path: Path, name: str, **init_args) -> dict:
+    cfg = yaml.safe_load(QUICK.read_text())
+    for key in ("study", "grid", "claims"):
+        cfg.pop(key)
+    cfg["trainer"].update(max_epochs=6, enable_progress_bar=False, enable_model_summary=False)
+    cfg["model"]["init_args"].update(init_args)
+    cfg["run"] = {"out_dir": str(tmp_path / name)}
+    return cfg
+
+
+def test_stage_one_selects_on_the_noisy_objective_restores_it_and_writes_both_estimates(tmp_path):
+    cli = ReproCLI(args=_config(tmp_path, "stage1"), run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    run = tmp_path / "stage1"
+    best = torch.load(run / "checkpoints" / "best.ckpt", weights_only=False)["state_dict"]
+    for key, value in cli.model.state_dict().items():  # the selected weights are the ones left in the model
+        torch.testing.assert_close(value, best[key])
+    history = [float(r["val/objective"]) for r in csv.DictReader(open(run / "metrics.csv")) if r.get("val/objective")]
+    assert len(history) == 6
+    cli.trainer.validate(cli.model, datamodule=cli.datamodule, verbose=False)
+    assert float(cli.trainer.callback_metrics["val/objective"]) == pytest.approx(min(history), rel=1e-5)
+    for variant, file in ESTIMATE_FILES.items():
+        record = json.loads((run / file).read_text())
+        T_hat = torch.tensor(record["T_hat"], dtype=torch.float64)
+        torch.testing.assert_close(T_hat.sum(1), torch.ones(10, dtype=torch.float64))
+        assert record["num_inputs"] == 1200 and record["variant"] == variant  # training + validation inputs
+        torch.testing.assert_close(torch.tensor(record["T_true"], dtype=torch.float64), cli.datamodule.T)
+    metrics = cli.trainer.callback_metrics
+    assert {"noise/T_hat_l1", "noise/T_hat_l1_noisy_rows", "noise/T_hat_condition", "noise/T_hat_argmax_l1"} <= \
+        set(metrics)
+
+
+def test_backward_with_a_singular_true_T_stops_with_one_clear_error(tmp_path):
+    cfg = _config(tmp_path, "singular", loss="backward", transition="true", estimate_transition=False)
+    cfg["data"]["init_args"]["label_noise"] = 0.5  # 5↔6 swapped at ½: T is singular
+    cli = ReproCLI(args=cfg, run=False)
+    with pytest.raises(ConfigValueError, match="singular"):
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+
+
+def _small_study(tmp_path: Path) -> Study:
+    raw = yaml.safe_load(QUICK.read_text())
+    raw["trainer"]["max_epochs"] = 3
+    raw["grid"]["data.init_args.label_noise"] = [0.4]
+    raw["grid"]["seed_everything"] = [0]
+    path = tmp_path / "configs" / "loss_correction" / "small.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    return Study.load(path)
+
+
+def test_the_study_runs_stage_one_first_and_feeds_its_estimate_to_stage_two(tmp_path):
+    runner = StudyRunner(_small_study(tmp_path), tmp_path / "out", workers=1)
+    names = [j.name for j in runner.jobs]
+    assert names.index("label_noise=0.4,method=CE,seed=0") < names.index("label_noise=0.4,method=forward_T_hat,seed=0")
+    rows = {r["method"]: r for r in runner.run(progress=False)}
+    assert not runner.failures and len(rows) == 4
+    for method in ("forward_T_hat",):  # the matrix in use is stage 1's estimate
+        assert rows[method]["noise/T_l1"] == pytest.approx(rows["CE"]["noise/T_hat_l1"])
+    assert rows["forward_T"]["noise/T_l1"] == pytest.approx(0.0, abs=1e-6)  # T kept in float32
+    result = json.loads((Path(rows["CE"]["run_dir"]) / "result.json").read_text())
+    assert len(result["noise"]["transition"]) == 10  # the true T recorded with the run
+
+
+def test_a_failed_stage_one_reports_its_dependents_as_not_run(tmp_path, monkeypatch):
+    def broken(self):
+        raise RuntimeError("disk full while writing T̂")
+
+    monkeypatch.setattr(LossCorrection, "_write_estimates", broken)
+    runner = StudyRunner(_small_study(tmp_path), tmp_path / "out", workers=1)
+    rows = runner.run(progress=False)
+    assert "disk full" in runner.failures["label_noise=0.4,method=CE,seed=0"]
+    for method in ("forward_T_hat",):
+        assert runner.failures[f"label_noise=0.4,method={method},seed=0"].startswith(
+            "not run: it takes its input from label_noise=0.4,method=CE,seed=0")
+    assert sorted(r["method"] for r in rows) == ["backward_T", "forward_T"]  # the rest of the study finished
