@@ -1,8 +1,22 @@
-"""The paper-scale study without its dataset: one clear error naming the files, before anything trains."""
+"""The paper-scale studies without their datasets: one clear error naming the files, before anything trains; and
+the per-dataset choices of the released code that the value-by-value check cannot read from a resolved run."""
 
 from __future__ import annotations
 
+import pytest
+from conftest import CONFIGS
+
 from repro.cli import main
+from repro.studies.study import Study
+
+STUDIES = ("paper", "paper_cifar10", "paper_cifar100", "paper_imdb", "paper_imdb_lstm")
+MISSING = {  # the file names each study's error must show
+    "paper": ("train-images-idx3-ubyte",),
+    "paper_cifar10": ("cifar-10-batches-py", "data_batch_1..5", "test_batch"),
+    "paper_cifar100": ("cifar-100-python", "train, test, meta"),
+    "paper_imdb": ("imdb/imdb.npz",),
+    "paper_imdb_lstm": ("imdb/imdb.npz",),
+}
 
 
 def test_paper_scale_without_mnist_stops_at_once_naming_the_files(tmp_path, capsys, monkeypatch, no_network):
@@ -14,3 +28,56 @@ def test_paper_scale_without_mnist_stops_at_once_naming_the_files(tmp_path, caps
     assert code == 2
     assert "REPRO_DATA" in err and "train-images-idx3-ubyte" in err and "Traceback" not in err
     assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
+
+
+@pytest.mark.parametrize("name", [s for s in STUDIES if s != "paper"])
+def test_each_further_paper_study_without_its_data_stops_at_once_naming_the_files(name, tmp_path, capsys,
+                                                                                    monkeypatch, no_network):
+    monkeypatch.setenv("REPRO_DATA", str(tmp_path / "empty"))
+    code = main(["reproduce", "loss_correction", "--study", name, "--out", str(tmp_path), "--no-progress",
+                 "--grid", "data.init_args.label_noise=[0.4]", "--grid", "seed_everything=[0]",
+                 "--set", "data.init_args.download=false"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "REPRO_DATA" in err and "Traceback" not in err
+    assert all(part in err for part in MISSING[name]), err
+    assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
+
+
+def _study(name: str) -> Study:
+    return Study.load(CONFIGS / "loss_correction" / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_every_paper_study_has_the_nine_rows_and_stage_two_reads_its_own_stage_one(name):
+    study = _study(name)
+    assert study.scale == "paper"
+    methods = {s.overrides["method"] for s in study.runs()}
+    assert methods == {"CE", "backward_T_hat", "forward_T_hat", "backward_T", "forward_T", "unhinged", "sigmoid",
+                       "savage", "boot_soft"}
+    for spec in study.runs():
+        transition = spec.config["model"]["init_args"].get("transition")
+        if spec.overrides["method"].endswith("_T_hat"):
+            assert transition["from_run"] == {"method": "CE"}
+
+
+@pytest.mark.parametrize(("name", "estimate_file", "error_metric"), [
+    ("paper", "T_hat_percentile.json", "noise/T_hat_l1"),
+    ("paper_cifar10", "T_hat_percentile.json", "noise/T_hat_l1"),
+    ("paper_cifar100", "T_hat_argmax.json", "noise/T_hat_argmax_l1"),  # the code: filter_outlier=False for CIFAR-100
+    ("paper_imdb", "T_hat_percentile.json", None),
+    ("paper_imdb_lstm", "T_hat_percentile.json", None),
+])
+def test_the_estimate_variant_follows_the_released_code_per_dataset(name, estimate_file, error_metric):
+    study = _study(name)
+    files = {s.config["model"]["init_args"]["transition"]["file"] for s in study.runs()
+             if s.overrides["method"].endswith("_T_hat")}
+    assert files == {estimate_file}
+    error_claims = [c["metric"] for c in study.claims if c["metric"].startswith("noise/")]
+    assert error_claims == ([error_metric] if error_metric else [])
+
+
+@pytest.mark.parametrize("name", ["paper_imdb", "paper_imdb_lstm"])
+def test_imdb_noise_rates_stay_below_one_half_as_the_released_code_requires(name):
+    rates = {s.config["data"]["init_args"]["label_noise"] for s in _study(name).runs()}
+    assert rates and max(rates) < 0.5
