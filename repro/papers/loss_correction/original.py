@@ -38,25 +38,27 @@ def _selection_and_methods(epochs: int, epochs_source: str, bounded_source: str,
 def _cifar(source: str, decay: float, decay_line: str, epochs: int, epochs_line: str, milestones: list[int],
            schedule_lines: str) -> list:
     """The CIFAR-10 / CIFAR-100 values: the ResNet of resnet.py, SGD, the step schedule, augmentation."""
+    load, sgd, aug = ("L209-210", "L205", "L220-229") if source == "cifar10" else ("L289-290", "L272", "L301-310")
     return [
-        V("data.init_args.source", source, f"{M} L209-210 / L289-290: keras.datasets.{source}"),
+        V("data.init_args.source", source, f"{M} {load}: keras.datasets.{source}"),
         V("data.init_args.batch_size", 128, f"{E} L184: num_batch = 128"),
         V("data.init_args.val_size", 5000, f"{E} L36 val_split = 0.1; {M} L108-110: the first round(0.1 · 50000) "
           "examples of the permuted training set"),
         V("data.init_args.noisy_val", True, f"{E} L70-91: noise on all 50k labels, then {M} L108-110 holds out "
           "the validation part of the noisy labels"),
         V("data.init_args.noise_seed", None, f"{E} L71-85: random_state=run — redrawn per run"),
-        V("data.init_args.augment", True, f"{M} L220-229: ImageDataGenerator for training only"),
-        V("data.init_args.crop_padding", 3, f"{M} L226-227: width/height_shift_range=0.1 of 32 px, applied with "
+        V("data.init_args.augment", True, f"{M} {aug}: ImageDataGenerator for training only"),
+        V("data.init_args.crop_padding", 3, f"{M} {aug}: width/height_shift_range=0.1 of 32 px, applied with "
           "nearest (order-0) interpolation: shifts of at most 3 px"),
-        V("data.init_args.flip", True, f"{M} L228: horizontal_flip=True"),
-        V("data.init_args.std", [1 / 255] * 3, f"{M} L216-218: X − mean, not divided by a std: raw 0-255 pixels"),
+        V("data.init_args.flip", True, f"{M} {aug}: horizontal_flip=True"),
+        V("data.init_args.std", [1 / 255] * 3, f"{M} L216-218 / L296-299: X − mean, not divided by a std: raw "
+          "0-255 pixels"),
         V("model.init_args.backbone.class_path", "repro.models.preact_resnet_cifar.PreActResNetCifar",
           f"{R} L30-133: pre-activation ResNet, 1×1 projection shortcuts"),
         V("model.init_args.backbone.init_args.width", 16, f"{R} L39: filters = 16, doubled twice"),
-        V("model.init_args.optimizer.class_path", "torch.optim.SGD", f"{M} L205 / L272: SGD(lr=0.1, momentum=0.9)"),
-        V("model.init_args.optimizer.init_args.lr", 0.1, f"{M} L205 / L272"),
-        V("model.init_args.optimizer.init_args.momentum", 0.9, f"{M} L205 / L272"),
+        V("model.init_args.optimizer.class_path", "torch.optim.SGD", f"{M} {sgd}: SGD(lr=0.1, momentum=0.9)"),
+        V("model.init_args.optimizer.init_args.lr", 0.1, f"{M} {sgd}"),
+        V("model.init_args.optimizer.init_args.momentum", 0.9, f"{M} {sgd}"),
         V("model.init_args.optimizer.init_args.nesterov", False, "Keras 2.0 SGD default nesterov=False"),
         V("model.init_args.optimizer.init_args.weight_decay", 2 * decay, f"{decay_line}; {R} L42, L109, L115, L129, "
           f"L75-85: kernel_regularizer=l2(decay) on every conv and dense kernel (×2, module docstring)"),
