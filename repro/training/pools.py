@@ -9,6 +9,8 @@ put in eval mode (dropout off, batch norm on its running statistics) and, for ev
 - ``pools/train_accuracy``: accuracy on the training split (whether the data are separated yet);
 
 are logged per member (``member<i>/pools/...``) with ``pools/epoch`` (the 1-based epoch) in the same record.
+Under ``Trainer(fast_dev_run=...)`` only the first chunk of each pool is evaluated, as Lightning runs only one
+batch of each loop: a smoke run of a paper-size stack on a CPU then takes seconds, not many minutes.
 """
 
 from __future__ import annotations
@@ -57,31 +59,35 @@ class PoolFractions(pl.Callback):
         epoch = trainer.current_epoch + 1
         if epoch not in self._due or trainer.sanity_checking:
             return
-        values = self.measure(trainer.datamodule, pl_module)
+        values = self.measure(trainer.datamodule, pl_module, max_chunks=1 if trainer.fast_dev_run else None)
         epoch_value = torch.tensor(float(epoch))
         pl_module.log_members(values, shared={"pools/epoch": epoch_value})
 
     @torch.no_grad()
-    def measure(self, datamodule, pl_module) -> dict[str, torch.Tensor]:
-        """``{pools/<name>_frac: (M,), pools/train_accuracy: (M,)}`` in eval mode (a single model gives (1,))."""
+    def measure(self, datamodule, pl_module, max_chunks: int | None = None) -> dict[str, torch.Tensor]:
+        """``{pools/<name>_frac: (M,), pools/train_accuracy: (M,)}`` in eval mode (a single model gives (1,));
+        ``max_chunks`` evaluates only the first chunks of each pool (a smoke run)."""
         size = self.batch_size or getattr(datamodule, "eval_batch_size", None) or 4096
         was_training = pl_module.training
         pl_module.eval()
         try:
-            out = {f"pools/{name}_frac": (self._predict(pl_module, x, size) == self.target_class).float().mean(-1)
+            out = {f"pools/{name}_frac":
+                   (self._predict(pl_module, x, size, max_chunks) == self.target_class).float().mean(-1)
                    for name, x in getattr(datamodule, "pools", {}).items()}
             train = datamodule.splits["train"]
             x = datamodule.normalize(train["x"])
-            out["pools/train_accuracy"] = (self._predict(pl_module, x, size) == train["y"]).float().mean(-1)
+            predicted = self._predict(pl_module, x, size, max_chunks)
+            out["pools/train_accuracy"] = (predicted == train["y"][:predicted.shape[-1]]).float().mean(-1)
         finally:
             pl_module.train(was_training)
         return out if pl_module.stacked else {k: v[0] for k, v in out.items()}
 
-    def _predict(self, pl_module, x: torch.Tensor, size: int) -> torch.Tensor:
-        """Predicted classes, (M, N)."""
+    def _predict(self, pl_module, x: torch.Tensor, size: int, max_chunks: int | None = None) -> torch.Tensor:
+        """Predicted classes, (M, N) (N = the first ``max_chunks`` × ``size`` inputs when given)."""
         dtype = next(pl_module.parameters()).dtype
         parts = []
-        for i in range(math.ceil(len(x) / size)):
+        chunks = math.ceil(len(x) / size)
+        for i in range(chunks if max_chunks is None else min(chunks, max_chunks)):
             chunk = x[i * size:(i + 1) * size].to(pl_module.device, dtype)
             parts.append(pl_module.member_axis(pl_module(chunk)).argmax(-1))
         return torch.cat(parts, -1)

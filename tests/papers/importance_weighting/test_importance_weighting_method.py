@@ -192,3 +192,26 @@ def test_the_papers_networks_have_the_reproductions_shapes():
         MLPNet(2, (4,), dropout=1.0)
     net = copy.deepcopy(MLPNet(2, (4,), batch_norm=True, dropout=0.1))
     assert [type(m).__name__ for m in net.features][:5] == ["Flatten", "Linear", "BatchNorm1d", "ReLU", "Dropout"]
+
+
+def test_pool_fractions_of_a_smoke_run_read_only_the_first_chunk():
+    """Under fast_dev_run the pools are cut to their first chunk: the fraction equals the one computed by hand on
+    those inputs, while a full measurement reads the whole pool."""
+    from repro.training.pools import PoolFractions
+
+    pl.seed_everything(0)
+    model = ImportanceWeighting(mlp, in_shape=(64,), ratios=[1 / 16, 16.0], stack_seeds=[0], optimizer=sgd)
+    dm = BinarySubsetDataModule("digits", classes=[3, 5], mean=[0.5], std=[0.5], batch_size=16, noise_pool_size=50)
+    dm.setup("fit")
+    model.eval()
+    with torch.no_grad():
+        pred = model(dm.pools["noise"]).argmax(-1)  # (members, 50)
+    smoke = PoolFractions(batch_size=7).measure(dm, model, max_chunks=1)
+    whole = PoolFractions(batch_size=7).measure(dm, model)
+    for i in range(2):
+        assert float(smoke["pools/noise_frac"][i]) == pytest.approx(float((pred[i, :7] == 1).float().mean()))
+        assert float(whole["pools/noise_frac"][i]) == pytest.approx(float((pred[i] == 1).float().mean()))
+    train_y = dm.splits["train"]["y"][:7]
+    with torch.no_grad():
+        train_pred = model(dm.normalize(dm.splits["train"]["x"][:7])).argmax(-1)
+    assert torch.allclose(smoke["pools/train_accuracy"], (train_pred == train_y).float().mean(-1))
