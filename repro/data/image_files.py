@@ -115,17 +115,18 @@ class ImageFileDataModule(pl.LightningDataModule):
             raise ConfigValueError("data.init_args.mean and std are given together, one value per channel")
         self.mean = tuple(mean) if mean is not None else self.info.mean
         self.std = tuple(std) if std is not None else self.info.std
-        self.seeds = {"order": draw_seed(seed, "order"), "split": draw_seed(split_seed, "split")}
         self.splits: dict[str, clothing1m.ImageList] = {}
-        self.noise: dict = {}
+        self.noise: dict = {}  # the noisy labels against the verified ones, where an image has both (setup)
+        self.seeds = {"order": draw_seed(seed, "order"), "split": draw_seed(split_seed, "split")}
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """One example as the model sees it: an RGB crop."""
+        return (3, self.crop, self.crop)
 
     @property
     def num_classes(self) -> int:
         return self.info.num_classes
-
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (3, self.crop, self.crop)
 
     def prepare_data(self) -> None:
         for split in dict.fromkeys(self.split_names.values()):
