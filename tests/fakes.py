@@ -86,9 +86,10 @@ def write_fake_cifar100(root: Path, n_train: int = 1000, n_test: int = 200) -> d
 
 
 # Fakes the config smoke test writes for a source that would otherwise need a download: big enough that a
-# long-tailed subset (ρ=100: tail class ≥ 1 image) and a full batch of 128 exist.
+# long-tailed subset (ρ=100: tail class ≥ 1 image), a full batch of 128 and, beside a 10 % validation split of the
+# real set's size (5000), a training batch exist.
 FAKE_SOURCES = {
-    "cifar10": lambda root: write_fake_cifar10(root, per_batch=1000),
+    "cifar10": lambda root: write_fake_cifar10(root, per_batch=1100),
     "cifar100": lambda root: write_fake_cifar100(root, n_train=10000, n_test=200),
 }
 
@@ -126,3 +127,23 @@ def write_fake_mnist(root: Path, n_train: int = 6400, n_test: int = 100) -> None
 
 
 FAKE_SOURCES["mnist"] = write_fake_mnist
+
+
+def write_fake_imdb(root: Path, n_train: int = 2600, n_test: int = 100) -> None:
+    """A small IMDB in Keras' ``imdb.npz`` form (``x_*``: object arrays of word-rank lists of varying length,
+    ``y_*``: 0/1): enough training reviews for a 10 % validation split of the full set's size (2500) plus a batch."""
+    folder = root / "imdb"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(6)
+
+    def reviews(n: int) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = [int(w) for w in rng.integers(1, 9000, size=int(rng.integers(5, 600)))]
+        return out
+
+    np.savez(folder / "imdb.npz", x_train=reviews(n_train), y_train=np.arange(n_train) % 2,
+             x_test=reviews(n_test), y_test=np.arange(n_test) % 2)
+
+
+FAKE_SOURCES["imdb"] = write_fake_imdb
