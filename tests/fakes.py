@@ -147,3 +147,43 @@ def write_fake_imdb(root: Path, n_train: int = 2600, n_test: int = 100) -> None:
 
 
 FAKE_SOURCES["imdb"] = write_fake_imdb
+
+
+def write_fake_clothing1m(root: Path, n_noisy: int = 24, n_clean_train: int = 8, n_val: int = 6,
+                          n_test: int = 6) -> dict[str, list[tuple[str, int]]]:
+    """A tiny Clothing1M in the official layout (``clothing1m/images/<d>/<dd>/<n>.jpg`` of varying sizes and the
+    six annotation files, ``<key> <label>`` or ``<key>`` per line). As in the real set, the first few noisy-training
+    images also have a verified label, and ``noisy_label_kv.txt`` also labels images outside the noisy split.
+    Returns each split's (key, label) pairs: the noisy labels for ``noisy_train``, the verified ones otherwise, and
+    ``overlap`` (key, verified label) for the noisy-training images that have one."""
+    from PIL import Image
+
+    folder = root / "clothing1m"
+    rng = np.random.default_rng(7)
+    sizes = {"noisy_train": n_noisy, "clean_train": n_clean_train, "clean_val": n_val, "clean_test": n_test}
+    keys: dict[str, list[str]] = {}
+    count = 0
+    for split, n in sizes.items():
+        keys[split] = []
+        for _ in range(n):
+            key = f"images/{count % 10}/{count % 100:02d}/{1000 + count}.jpg"
+            h, w = (int(v) for v in rng.integers(20, 48, size=2))
+            (folder / key).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)).save(folder / key, quality=90)
+            keys[split].append(key)
+            count += 1
+    noisy = {k: int(rng.integers(0, 14)) for k in keys["noisy_train"] + keys["clean_train"]}
+    clean = {k: i % 14 for i, k in enumerate(keys["clean_train"] + keys["clean_val"] + keys["clean_test"])}
+    overlap = keys["noisy_train"][:5]
+    clean.update({k: (noisy[k] + i) % 14 for i, k in enumerate(overlap)})  # 4 of 5 verified labels differ
+    (folder / "noisy_label_kv.txt").write_text("".join(f"{k} {v}\n" for k, v in noisy.items()))
+    (folder / "clean_label_kv.txt").write_text("".join(f"{k} {v}\n" for k, v in clean.items()))
+    for split, names in keys.items():
+        (folder / f"{split}_key_list.txt").write_text("".join(f"{k}\n" for k in names))
+    out = {split: [(k, (noisy if split == "noisy_train" else clean)[k]) for k in names]
+           for split, names in keys.items()}
+    out["overlap"] = [(k, clean[k]) for k in overlap]
+    return out
+
+
+FAKE_SOURCES["clothing1m"] = write_fake_clothing1m
