@@ -132,8 +132,8 @@ def cmd_list(args) -> int:
     from repro.studies.study import Study
 
     table = Table(title="repro: papers and studies", show_lines=True)
-    for col in ("paper", "study", "scale", "runs", "claims"):
-        table.add_column(col, overflow="fold")
+    for col in ("paper", "study", "scale", "runs", "claims"):  # a paper's name is never folded (it is a command)
+        table.add_column(col, overflow="fold", min_width=max(map(len, papers()), default=0) if col == "paper" else None)
     for paper, info in papers().items():
         paths = study_paths(paper)
         if not paths:

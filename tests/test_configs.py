@@ -22,7 +22,8 @@ def test_there_are_configs_for_both_scales():
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check, request):
     study = Study.load(path)
-    assert study.paper == path.parent.name and study.claims and study.x_key
+    assert study.paper == path.parent.name and study.x_key
+    assert study.claims or study.meta.get("reported") is True  # no claims only where the study says so
     assert all(callable(resolve_claim(c["type"])) for c in study.claims)
     # the last grid point that trains on its own (usually the largest model); a run that reads another run's
     # output ({from_run: ...}) cannot train before that run
@@ -46,6 +47,9 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check, reque
     backbone = cfg["model"].get("init_args", {}).get("backbone", {}).get("init_args", {})
     if backbone.get("weights"):  # pretrained weights would be downloaded: a random initialisation instead
         backbone["weights"] = None
+    init = cfg["model"].get("init_args", {})
+    if init.get("stack_seeds"):  # one seed of a stack still trains the stacked path, at a fraction of the cost
+        init["stack_seeds"] = init["stack_seeds"][:1]
     cfg["trainer"].update(fast_dev_run=True, enable_progress_bar=False, enable_model_summary=False)
     cfg["run"] = {"out_dir": str(tmp_path / "run")}
     cli = ReproCLI(args=cfg, run=False)

@@ -72,12 +72,14 @@ def test_ldam_members_get_the_cosine_head():
     assert isinstance(model.backbone.member(1).head, NormedLinear)
 
 
-def test_stacking_refuses_batchnorm_and_repeated_seeds():
+def test_batchnorm_nets_stack_and_repeated_seeds_are_refused():
     def resnet(num_classes, in_shape):
         return PreActResNet18(num_classes, in_shape, width=2)
 
-    with pytest.raises(ReproError, match="BatchNorm"):
-        DoubleDescent(resnet, num_classes=10, in_shape=(3, 32, 32), stack_seeds=[0, 1])
+    model = DoubleDescent(resnet, num_classes=10, in_shape=(3, 32, 32), stack_seeds=[0, 1])
+    model(torch.randn(4, 3, 32, 32))  # train mode: each member's running statistics move
+    running = model.backbone.running_buffers()
+    assert running and all(int(v.max()) == 1 for k, v in running.items() if k.endswith("num_batches_tracked"))
     with pytest.raises(ReproError, match="distinct"):
         DoubleDescent(_mlp, num_classes=10, in_shape=(64,), stack_seeds=[1, 1])
 

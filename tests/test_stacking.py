@@ -1,4 +1,5 @@
-"""Stacked (vmapped) training of N models equals N separate runs; unstackable modules are refused clearly."""
+"""Stacked (vmapped) training of N models equals N separate runs (batch norm included); unstackable modules are
+refused clearly."""
 
 from __future__ import annotations
 
@@ -105,9 +106,34 @@ def test_per_member_inputs():
     torch.testing.assert_close(out[1], models[1](x[1]))
 
 
-def test_batchnorm_and_mixed_architectures_are_refused():
-    with pytest.raises(ReproError, match="BatchNorm1d with running statistics"):
-        StackedModules([nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)) for _ in range(2)])
+def test_batchnorm_members_keep_their_own_running_statistics():
+    """Stacked batch-norm nets train, update their running statistics and evaluate exactly like separate ones."""
+    factory = lambda: nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))  # noqa: E731
+    torch.manual_seed(5)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    sgd = lambda p: torch.optim.SGD(p, lr=0.1)  # noqa: E731
+    separate = _separate_losses(refs := _build(factory, [0, 1]), x, y, 5, sgd)
+    stacked, module = _stacked_losses(_build(factory, [0, 1]), x, y, 5, sgd)
+    torch.testing.assert_close(stacked, separate, rtol=1e-5, atol=1e-6)
+    running = module.running_buffers()
+    for i, ref in enumerate(refs):
+        torch.testing.assert_close(running["1.running_mean"][i], ref[1].running_mean)
+        torch.testing.assert_close(running["1.running_var"][i], ref[1].running_var)
+        assert int(running["1.num_batches_tracked"][i]) == 5
+    assert not torch.allclose(running["1.running_mean"][0], running["1.running_mean"][1])
+    module.eval()
+    probe = torch.randn(7, 4) * 3  # eval uses each member's running averages, not the probe's statistics
+    for i, ref in enumerate(refs):
+        torch.testing.assert_close(module(probe)[i], ref.eval()(probe), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(module.member(i)(probe), ref(probe), rtol=1e-5, atol=1e-6)
+    again = StackedModules(_build(factory, [7, 8]))
+    again.load_state_dict(module.state_dict())  # the running statistics are saved with the parameters
+    torch.testing.assert_close(again.eval()(probe), module(probe))
+
+
+def test_cumulative_batchnorm_and_mixed_architectures_are_refused():
+    with pytest.raises(ReproError, match="momentum=None"):
+        StackedModules([nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3, momentum=None)) for _ in range(2)])
     with pytest.raises(ReproError, match="member 1 is not the same architecture"):
         StackedModules([MLP(3, (4,), width=6), MLP(3, (4,), width=7)])
     with pytest.raises(ReproError, match="at least one"):

@@ -118,9 +118,12 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
         study.description, "",
         f"Reproduce: `repro reproduce {study.paper} --study {study.path.stem}` "
         f"(config `configs/{study.paper}/{study.path.name}`).", "",
-        f"**Verdict: {passed}/{len(claims)} claims passed.**", "",
-        "| claim | expected | measured | verdict |", "|---|---|---|---|",
     ]
+    if claims:
+        lines += [f"**Verdict: {passed}/{len(claims)} claims passed.**", "",
+                  "| claim | expected | measured | verdict |", "|---|---|---|---|"]
+    else:  # a study that shows what happens and asserts nothing (study.reported: true)
+        lines += ["**Reported, not asserted: this study has no claims.**"]
     lines += ["| " + " | ".join(_cell(v) for v in (c.name, c.expected, c.measured, c.verdict)) + " |" for c in claims]
     lines += [""] + [f"![{p.stem}]({p.name})" for p in figures] + [""]
     try:

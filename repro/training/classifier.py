@@ -3,6 +3,8 @@
 A paper's module subclasses it and overrides small named hooks, never the loop:
 
 - ``build_backbone(factory)`` — the network (called once per stacked member, under the member's seed);
+- ``member_specs()`` — the stacked members (default: one per seed of ``stack_seeds``); a module whose members
+  differ in more than the seed (a loss weight per member, say) lists them here;
 - ``training_loss(batch)`` — the batch's training loss (default: forward, then ``loss``); a method that mixes
   inputs or hidden states, or adds a second loss term, overrides this one;
 - ``loss(logits, batch)`` — the loss of given logits (default: cross-entropy against the training labels);
@@ -70,7 +72,8 @@ class Classifier(pl.LightningModule):
             sum of the members' losses (so each gets exactly its own gradient), and an element-wise optimizer
             over the stacked parameters is N independent optimizers. Metrics are logged per member as
             ``member<i>/<metric>`` (the study runner turns them into one row per seed) and as the members'
-            mean. For small models, whose single runs leave the hardware idle.
+            mean. For small models, whose single runs leave the hardware idle. A module can stack members that
+            differ in more than the seed by overriding ``member_specs``.
 
     Logged metrics: ``fit/loss`` (and ``fit/error``) every ``trainer.log_every_n_steps`` steps;
     ``<split>/accuracy``, ``<split>/error``, ``<split>/loss`` and ``train/error_clean`` after every
@@ -107,7 +110,8 @@ class Classifier(pl.LightningModule):
         self.stack_seeds = list(stack_seeds) if stack_seeds is not None else []
         if stack_seeds is not None and not self.stack_seeds:
             raise ConfigValueError("model.init_args.stack_seeds is an empty list; list the seeds, or drop the key")
-        if self.stack_seeds:
+        self._members = [dict(m) for m in self.member_specs()]
+        if self._members:
             self.backbone = self._stacked_backbone(backbone, channels_last, compile)
         else:
             self.backbone = self.build_backbone(backbone)
@@ -130,7 +134,7 @@ class Classifier(pl.LightningModule):
             {f"split_{s}{m}": SplitMetrics(num_classes, per_class_metrics)
              for s in ("val", "test", "train") for m in self._member_suffixes()}
         )
-        if channels_last and not self.stack_seeds:
+        if channels_last and not self.stacked:
             self.backbone = self.backbone.to(memory_format=torch.channels_last)
         if init_jitter < 0:
             raise ConfigValueError(f"model.init_args.init_jitter must be >= 0, got {init_jitter}")
@@ -148,16 +152,22 @@ class Classifier(pl.LightningModule):
     # -- stacked members ---------------------------------------------------------------------------------
     @property
     def stacked(self) -> bool:
-        return bool(self.stack_seeds)
+        return bool(self._members)
+
+    def member_specs(self) -> list[dict]:
+        """The stacked members, one dict each, in stack order: its ``seed`` (its backbone is built under it) and
+        whatever else sets it apart (the study runner makes each a row with these keys). Default: one member per
+        seed of ``stack_seeds``; empty for a single model. Called once, before the backbone is built."""
+        return [{"seed": s} for s in self.stack_seeds]
 
     @property
     def members(self) -> list[dict]:
         """One dict per stacked member (``[{"seed": 0}, ...]``); empty for a single model."""
-        return [{"seed": s} for s in self.stack_seeds]
+        return [dict(m) for m in self._members]
 
     @property
     def num_members(self) -> int:
-        return len(self.stack_seeds) or 1
+        return len(self._members) or 1
 
     def member_axis(self, t: torch.Tensor) -> torch.Tensor:
         """``t`` with a leading member axis: (M, ...) for a stack already, (1, ...) for a single model."""
@@ -167,7 +177,7 @@ class Classifier(pl.LightningModule):
         return [f"member{i}/{name}" for i in range(self.num_members)] if self.stacked else [name]
 
     def _member_suffixes(self) -> list[str]:
-        return [f"_m{i}" for i in range(len(self.stack_seeds))] or [""]
+        return [f"_m{i}" for i in range(len(self._members))] or [""]
 
     def _stacked_backbone(self, factory: BackboneFactory, channels_last: bool, compile: bool) -> nn.Module:
         from repro.training.stacking import StackedModules
@@ -177,10 +187,14 @@ class Classifier(pl.LightningModule):
                                    "(a stacked model runs under torch.vmap)")
         if len(set(self.stack_seeds)) != len(self.stack_seeds):
             raise ConfigValueError(f"model.init_args.stack_seeds must be distinct, got {self.stack_seeds}")
+        keys = [tuple(sorted((k, repr(v)) for k, v in m.items())) for m in self._members]
+        if len(set(keys)) != len(keys) or any("seed" not in m for m in self._members):
+            raise ConfigValueError(f"{type(self).__name__}: the stacked members must be distinct and each name its "
+                                   f"seed, got {self._members}")
         members = []
-        for seed in self.stack_seeds:
+        for member in self._members:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
+                torch.manual_seed(member["seed"])
                 members.append(self.build_backbone(factory))
         return StackedModules(members)
 
@@ -306,7 +320,7 @@ class Classifier(pl.LightningModule):
         if not self.stacked:
             self.log_dict(self._split_values(splits), sync_dist=False)  # torchmetrics already reduced across ranks
             return
-        per_member = [self._split_values(splits, i) for i in range(len(self.stack_seeds))]
+        per_member = [self._split_values(splits, i) for i in range(len(self._members))]
         values = {f"member{i}/{k}": v for i, vals in enumerate(per_member) for k, v in vals.items()}
         values.update({k: sum(vals[k] for vals in per_member) / len(per_member) for k in per_member[0]})
         self.log_dict(values, sync_dist=False)

@@ -7,7 +7,11 @@ stacked along a new leading dimension (``torch.func.stack_module_state``) and ru
 own slice, the gradient of the summed loss is every member's own gradient; element-wise optimizers
 (SGD, Adam, AdamW, Adagrad) over the stacked tensors then do exactly what N separate optimizers do.
 
-Works for any module without running statistics (MLPs, transformers, convnets without BatchNorm)::
+Batch norm stacks too: each member keeps its own running statistics (buffers named ``running_mean``,
+``running_var``, ``num_batches_tracked`` are stacked like the parameters and updated in place under vmap), so a
+member normalises with its own batch statistics in training and its own running averages in eval, exactly as a
+separate module would. Other buffers (constant tables) are shared from member 0. Works for MLPs, transformers and
+convnets, with or without batch norm::
 
     stacked = StackedModules([MLP(10, (64,), width=32) for _ in range(4)])
     logits = stacked(x)                 # (4, N, 10): every member on the same batch
@@ -28,17 +32,19 @@ from repro.errors import ReproError
 _RUNNING = ("running_mean", "running_var", "num_batches_tracked")
 
 
+def _running(name: str) -> bool:
+    """Whether a buffer holds a member's own running state (batch-norm statistics) rather than a constant."""
+    return name.rsplit(".", 1)[-1] in _RUNNING
+
+
 def _check_stackable(modules: Sequence[nn.Module]) -> None:
     if not modules:
         raise ReproError("StackedModules needs at least one module")
     for m in modules[0].modules():
-        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats:
-            raise ReproError(f"cannot stack {type(modules[0]).__name__}: it has {type(m).__name__} with running "
-                             "statistics, which vmap cannot update; use GroupNorm/LayerNorm or train the members "
-                             "one at a time")
-    names = [n for n, _ in modules[0].named_buffers()]
-    if any(n.rsplit(".", 1)[-1] in _RUNNING for n in names):
-        raise ReproError(f"cannot stack {type(modules[0]).__name__}: buffers {names} hold running state")
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats and m.momentum is None:
+            raise ReproError(f"cannot stack {type(modules[0]).__name__}: its {type(m).__name__} has momentum=None "
+                             "(a cumulative average, which reads its batch count as a Python number and cannot run "
+                             "under vmap); give it a momentum (e.g. 0.1) or train the members one at a time")
     shapes = {n: p.shape for n, p in modules[0].named_parameters()}
     for i, m in enumerate(modules[1:], 1):
         other = {n: p.shape for n, p in m.named_parameters()}
@@ -59,18 +65,24 @@ class StackedModules(nn.Module):
     def __init__(self, modules: Sequence[nn.Module]) -> None:
         super().__init__()
         _check_stackable(modules)
-        params, _ = stack_module_state(list(modules))
+        params, buffers = stack_module_state(list(modules))
         self.names = list(params)
         # Parameter names contain dots, which nn.Module attribute names may not.
         self.stacked = nn.ParameterDict(
             {n.replace(".", "::"): nn.Parameter(p.detach().clone()) for n, p in params.items()})
+        # Each member's running statistics, stacked (N, *shape) and saved with the parameters.
+        self._running_names = [n for n in buffers if _running(n)]
+        self.running = nn.Module()
+        for i, n in enumerate(self._running_names):
+            self.running.register_buffer(f"r{i}", buffers[n].detach().clone())
         base = copy.deepcopy(modules[0])
         if hasattr(base, "prepare_for_vmap"):
             base.prepare_for_vmap()
         self.buffers_of_base = nn.Module()  # registered, so they follow .to(device)
-        for i, (_n, b) in enumerate(base.named_buffers()):
+        shared = [(n, b) for n, b in base.named_buffers() if not _running(n)]
+        for i, (_n, b) in enumerate(shared):
             self.buffers_of_base.register_buffer(f"b{i}", b.detach().clone(), persistent=False)
-        self._buffer_names = [n for n, _ in base.named_buffers()]
+        self._buffer_names = [n for n, _ in shared]
         self._base = [base.to("meta")]  # in a list: not a submodule, so it is never saved or moved
 
     def train(self, mode: bool = True) -> StackedModules:
@@ -95,15 +107,20 @@ class StackedModules(nn.Module):
     def shared_buffers(self) -> dict[str, torch.Tensor]:
         return {n: getattr(self.buffers_of_base, f"b{i}") for i, n in enumerate(self._buffer_names)}
 
+    def running_buffers(self) -> dict[str, torch.Tensor]:
+        """Every member's running statistics by the members' own names (``bn.running_mean`` → (N, *shape))."""
+        return {n: getattr(self.running, f"r{i}") for i, n in enumerate(self._running_names)}
+
     def call(self, params: dict[str, torch.Tensor], *args, shared_input: bool = True, **kwargs):
         """The forward with given stacked parameters (for Hessian-vector products and tests)."""
         buffers = self.shared_buffers()
 
-        def one(p: dict[str, torch.Tensor], *a):
-            return functional_call(self.base, {**p, **buffers}, a, kwargs)
+        def one(p: dict[str, torch.Tensor], running: dict[str, torch.Tensor], *a):
+            # Batch norm updates ``running`` in place: each member's slice of the stacked statistics.
+            return functional_call(self.base, {**p, **running, **buffers}, a, kwargs)
 
-        in_dims = (0, *([None] * len(args) if shared_input else [0] * len(args)))
-        return torch.vmap(one, in_dims=in_dims, randomness="different")(params, *args)
+        in_dims = (0, 0, *([None] * len(args) if shared_input else [0] * len(args)))
+        return torch.vmap(one, in_dims=in_dims, randomness="different")(params, self.running_buffers(), *args)
 
     def forward(self, *args, shared_input: bool = True, **kwargs):
         return self.call(self.params(), *args, shared_input=shared_input, **kwargs)
@@ -112,6 +129,7 @@ class StackedModules(nn.Module):
         """Member ``i`` as an ordinary module (a copy holding its current weights)."""
         module = copy.deepcopy(self.base).to_empty(device=next(iter(self.stacked.values())).device)
         state = {n: p[i].detach().clone() for n, p in self.params().items()}
+        state.update({n: b[i].clone() for n, b in self.running_buffers().items()})
         state.update({n: b.clone() for n, b in self.shared_buffers().items()})
         module.load_state_dict(state, strict=False)
         for n, b in self.shared_buffers().items():
