@@ -86,9 +86,10 @@ def write_fake_cifar100(root: Path, n_train: int = 1000, n_test: int = 200) -> d
 
 
 # Fakes the config smoke test writes for a source that would otherwise need a download: big enough that a
-# long-tailed subset (ρ=100: tail class ≥ 1 image) and a full batch of 128 exist.
+# long-tailed subset (ρ=100: tail class ≥ 1 image), a full batch of 128 and, beside a 10 % validation split of the
+# real set's size (5000), a training batch exist.
 FAKE_SOURCES = {
-    "cifar10": lambda root: write_fake_cifar10(root, per_batch=1000),
+    "cifar10": lambda root: write_fake_cifar10(root, per_batch=1100),
     "cifar100": lambda root: write_fake_cifar100(root, n_train=10000, n_test=200),
 }
 
@@ -126,3 +127,63 @@ def write_fake_mnist(root: Path, n_train: int = 6400, n_test: int = 100) -> None
 
 
 FAKE_SOURCES["mnist"] = write_fake_mnist
+
+
+def write_fake_imdb(root: Path, n_train: int = 2600, n_test: int = 100) -> None:
+    """A small IMDB in Keras' ``imdb.npz`` form (``x_*``: object arrays of word-rank lists of varying length,
+    ``y_*``: 0/1): enough training reviews for a 10 % validation split of the full set's size (2500) plus a batch."""
+    folder = root / "imdb"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(6)
+
+    def reviews(n: int) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = [int(w) for w in rng.integers(1, 9000, size=int(rng.integers(5, 600)))]
+        return out
+
+    np.savez(folder / "imdb.npz", x_train=reviews(n_train), y_train=np.arange(n_train) % 2,
+             x_test=reviews(n_test), y_test=np.arange(n_test) % 2)
+
+
+FAKE_SOURCES["imdb"] = write_fake_imdb
+
+
+def write_fake_clothing1m(root: Path, n_noisy: int = 24, n_clean_train: int = 8, n_val: int = 6,
+                          n_test: int = 6) -> dict[str, list[tuple[str, int]]]:
+    """A tiny Clothing1M in the official layout (``clothing1m/images/<d>/<dd>/<n>.jpg`` of varying sizes and the
+    six annotation files, ``<key> <label>`` or ``<key>`` per line). As in the real set, the first few noisy-training
+    images also have a verified label, and ``noisy_label_kv.txt`` also labels images outside the noisy split.
+    Returns each split's (key, label) pairs: the noisy labels for ``noisy_train``, the verified ones otherwise, and
+    ``overlap`` (key, verified label) for the noisy-training images that have one."""
+    from PIL import Image
+
+    folder = root / "clothing1m"
+    rng = np.random.default_rng(7)
+    sizes = {"noisy_train": n_noisy, "clean_train": n_clean_train, "clean_val": n_val, "clean_test": n_test}
+    keys: dict[str, list[str]] = {}
+    count = 0
+    for split, n in sizes.items():
+        keys[split] = []
+        for _ in range(n):
+            key = f"images/{count % 10}/{count % 100:02d}/{1000 + count}.jpg"
+            h, w = (int(v) for v in rng.integers(20, 48, size=2))
+            (folder / key).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)).save(folder / key, quality=90)
+            keys[split].append(key)
+            count += 1
+    noisy = {k: int(rng.integers(0, 14)) for k in keys["noisy_train"] + keys["clean_train"]}
+    clean = {k: i % 14 for i, k in enumerate(keys["clean_train"] + keys["clean_val"] + keys["clean_test"])}
+    overlap = keys["noisy_train"][:5]
+    clean.update({k: (noisy[k] + i) % 14 for i, k in enumerate(overlap)})  # 4 of 5 verified labels differ
+    (folder / "noisy_label_kv.txt").write_text("".join(f"{k} {v}\n" for k, v in noisy.items()))
+    (folder / "clean_label_kv.txt").write_text("".join(f"{k} {v}\n" for k, v in clean.items()))
+    for split, names in keys.items():
+        (folder / f"{split}_key_list.txt").write_text("".join(f"{k}\n" for k in names))
+    out = {split: [(k, (noisy if split == "noisy_train" else clean)[k]) for k in names]
+           for split, names in keys.items()}
+    out["overlap"] = [(k, clean[k]) for k in overlap]
+    return out
+
+
+FAKE_SOURCES["clothing1m"] = write_fake_clothing1m

@@ -41,6 +41,11 @@ def test_config_trains_one_step(path, tmp_path, monkeypatch, no_md5_check, reque
         data["download"] = False
         # one step of a paper-size network on a CPU: a small batch keeps it to seconds
         data.update(batch_size=min(data.get("batch_size") or 16, 16), eval_batch_size=64)
+        if "num_workers" in data:  # a streamed source: decode in this process, not in a pool of workers
+            data["num_workers"] = 0
+    backbone = cfg["model"].get("init_args", {}).get("backbone", {}).get("init_args", {})
+    if backbone.get("weights"):  # pretrained weights would be downloaded: a random initialisation instead
+        backbone["weights"] = None
     cfg["trainer"].update(fast_dev_run=True, enable_progress_bar=False, enable_model_summary=False)
     cfg["run"] = {"out_dir": str(tmp_path / "run")}
     cli = ReproCLI(args=cfg, run=False)

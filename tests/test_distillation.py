@@ -39,6 +39,17 @@ def test_the_loss_matches_a_hand_written_reference(alpha, t):
     assert got == pytest.approx(_reference(zs, zt, y, alpha, t), rel=1e-10)
 
 
+@pytest.mark.parametrize("alpha, t", [(0.8, 10.0), (0.0, 1.0), (1.0, 3.0)])
+def test_stacked_logits_give_each_members_loss_against_the_reference(alpha, t):
+    torch.manual_seed(1)
+    zs, zt = torch.randn(3, 6, 5, dtype=torch.float64) * 3, torch.randn(3, 6, 5, dtype=torch.float64) * 3
+    y = torch.tensor([0, 4, 2, 2, 1, 3])
+    got = distillation_loss(zs, zt, y, alpha=alpha, temperature=t)
+    assert got.shape == (3,)
+    for m in range(3):
+        assert float(got[m]) == pytest.approx(_reference(zs[m], zt[m], y, alpha, t), rel=1e-10)
+
+
 def test_alpha_zero_is_cross_entropy_and_a_perfect_teacher_adds_nothing():
     zs, zt, y = torch.randn(8, 4), torch.randn(8, 4), torch.randint(0, 4, (8,))
     assert torch.allclose(distillation_loss(zs, zt, y, alpha=0.0, temperature=10.0), F.cross_entropy(zs, y))

@@ -60,6 +60,18 @@ def test_embedding_classifier_flat_and_lstm():
     assert float(lstm.lstm.bias_ih_l0[8:16].detach().min()) == 1.0  # forget gate
 
 
+def test_lstm_recurrent_kernel_is_orthogonal_over_all_four_gates_as_in_keras():
+    # Keras 2 initialises the (units, 4·units) recurrent kernel as one orthogonal matrix (orthonormal rows), so each
+    # gate's block is not orthogonal on its own: the four blocks' Gram matrices add up to the identity.
+    torch.manual_seed(0)
+    w = EmbeddingClassifier(2, (50,), embed_dim=16, lstm_units=8, hidden=12).lstm.weight_hh_l0.detach().double()
+    assert w.shape == (32, 8)
+    assert torch.allclose(w.T @ w, torch.eye(8, dtype=torch.float64), atol=1e-6)
+    blocks = w.chunk(4)
+    assert torch.allclose(sum(b.T @ b for b in blocks), torch.eye(8, dtype=torch.float64), atol=1e-6)
+    assert not torch.allclose(blocks[0].T @ blocks[0], torch.eye(8, dtype=torch.float64), atol=1e-2)
+
+
 def test_spatial_dropout_drops_whole_channels_for_every_position():
     torch.manual_seed(0)
     drop = SpatialDropout1d(0.5).train()

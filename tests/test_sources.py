@@ -60,7 +60,7 @@ def _check_fashion(split: sources.Split, images: np.ndarray, labels: np.ndarray)
 
 def test_registry_and_unknown_name() -> None:
     assert set(SOURCES) == {"cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "digits", "mnist1d", "two_moons",
-                            "imdb"}
+                            "imdb", "clothing1m"}
     for name, info in SOURCES.items():
         assert info.name == name
         assert (info.mean is None) == (info.std is None)

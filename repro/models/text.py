@@ -34,8 +34,8 @@ class SpatialDropout1d(nn.Module):
 class EmbeddingClassifier(nn.Module):
     """Embedding(vocab, embed_dim) → SpatialDropout → then either ReLU → flatten → Linear (``lstm_units: 0``) or
     LSTM(lstm_units) → Linear(hidden) → Dropout(dropout) → ReLU → Linear. Embeddings start uniform in ±0.05, the
-    LSTM's input weights too (its recurrent weights orthogonal, forget-gate bias 1), dense layers ``he_normal``
-    (truncated) with zero biases: Keras 2's defaults for these layers."""
+    LSTM's input weights too (its recurrent kernel orthogonal as one matrix over the four gates, forget-gate bias
+    1), dense layers ``he_normal`` (truncated) with zero biases: Keras 2's defaults for these layers."""
 
     def __init__(self, num_classes: int, in_shape: Sequence[int], *, vocab_size: int = 5000, embed_dim: int = 50,
                  spatial_dropout: float = 0.8, lstm_units: int = 0, hidden: int = 512, dropout: float = 0.5) -> None:
@@ -58,8 +58,9 @@ class EmbeddingClassifier(nn.Module):
         if self.lstm is not None:
             with torch.no_grad():
                 nn.init.uniform_(self.lstm.weight_ih_l0, -0.05, 0.05)
-                for gate in self.lstm.weight_hh_l0.chunk(4):
-                    nn.init.orthogonal_(gate)
+                # Keras' recurrent kernel is one (units, 4·units) matrix made orthogonal as a whole (orthonormal
+                # rows); PyTorch stores its transpose, (4·units, units), in the same gate order: orthonormal columns.
+                nn.init.orthogonal_(self.lstm.weight_hh_l0)
                 self.lstm.bias_ih_l0.zero_()
                 self.lstm.bias_hh_l0.zero_()
                 self.lstm.bias_ih_l0[lstm_units: 2 * lstm_units] = 1.0  # PyTorch's gate order: input, forget, ...

@@ -31,11 +31,19 @@ def check_distillation(alpha: float, temperature: float, key: str = "model.init_
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch.Tensor, *,
                       alpha: float, temperature: float) -> torch.Tensor:
-    """α·T²·KL(p_t^T ‖ p_s^T) (batch mean) + (1 − α)·CE(z_s, y)."""
+    """α·T²·KL(p_t^T ‖ p_s^T) (batch mean) + (1 − α)·CE(z_s, y): a scalar for (N, C) logits, and each member's
+    loss, (M,), for a stack of M members' (M, N, C) logits on one batch (one pass for all members)."""
     t = float(temperature)
-    ce = F.cross_entropy(student_logits, y)
-    kl = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.softmax(teacher_logits.to(student_logits) / t, dim=-1),
-                  reduction="batchmean")
+    teacher_logits = teacher_logits.to(student_logits)
+    if student_logits.dim() == 2:
+        ce = F.cross_entropy(student_logits, y)
+        kl = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.softmax(teacher_logits / t, dim=-1),
+                      reduction="batchmean")
+        return alpha * t * t * kl + (1 - alpha) * ce
+    log_p = F.log_softmax(student_logits, dim=-1)
+    ce = -log_p.gather(-1, y.expand(log_p.shape[:-1]).unsqueeze(-1)).squeeze(-1).mean(-1)
+    kl = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.softmax(teacher_logits / t, dim=-1),
+                  reduction="none").sum(-1).mean(-1)
     return alpha * t * t * kl + (1 - alpha) * ce
 
 

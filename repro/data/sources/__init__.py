@@ -2,10 +2,11 @@
 
 One registry (``SOURCES``: name → facts + loader, ``registry.py``), one module per family of sources, each
 registering its own: torchvision downloads (cifar10, cifar100, svhn, mnist), fashion_mnist, digits, mnist1d,
-imdb, two_moons. A new family is one more module that calls ``register``.
+imdb, two_moons, and clothing1m (a file list, streamed). A new family is one more module that calls ``register``.
 """
 
 from repro.data.sources import (  # noqa: F401 (each registers its sources)
+    clothing1m,
     digits,
     fashion_mnist,
     imdb,

@@ -63,6 +63,8 @@ class LossCorrection(Classifier):
         decay_kernels_only: the optimizer's weight decay on weight matrices and conv kernels only (ndim > 1), not on
             biases or BatchNorm (Keras' per-layer ``kernel_regularizer``).
         restore_best: reload the best ``checkpoint_best`` weights when training ends (the paper's model selection).
+        init_weights: start from the weights of this checkpoint (e.g. another run's ``checkpoints/best.ckpt``, to
+            fine-tune it), loaded when a fit starts afresh (a resumed run keeps its own).
 
     Logged besides the shared metrics: ``val/objective``; with a transition ``noise/T_l1`` (mean row-wise L1 error
     of the matrix in use against the true T) and ``noise/T_condition``; after an estimate ``noise/T_hat_l1``,
@@ -87,6 +89,7 @@ class LossCorrection(Classifier):
         decay_kernels_only: bool = False,
         restore_best: bool = True,
         checkpoint_best: str | None = OBJECTIVE,
+        init_weights: str | None = None,
         **kwargs: Any,
     ) -> None:
         if loss not in LOSSES:
@@ -112,6 +115,7 @@ class LossCorrection(Classifier):
         self.bootstrap_beta = bootstrap_beta
         self.decay_kernels_only = decay_kernels_only
         self.restore_best = restore_best
+        self.init_weights = init_weights
         if restore_best and not checkpoint_best:
             raise ConfigValueError("model.init_args.restore_best needs checkpoint_best (the metric to select on)")
         self.register_buffer("T", torch.eye(num_classes), persistent=False)
@@ -159,16 +163,29 @@ class LossCorrection(Classifier):
         if self.loss_name == "backward":
             self.T_inv.copy_(inverse_transition(T, what))
 
-    def true_transition(self) -> torch.Tensor:
+    def known_transition(self) -> torch.Tensor | None:
+        """The matrix the labels were drawn from, or ``None`` for data with real noise (no known T)."""
         datamodule = self.trainer.datamodule if self._trainer is not None else None
-        if getattr(datamodule, "T", None) is None:
+        return getattr(datamodule, "T", None)
+
+    def true_transition(self) -> torch.Tensor:
+        T = self.known_transition()
+        if T is None:
             raise ReproError("model.init_args.transition: true needs a datamodule with a noise matrix T "
-                             "(repro.data.core.TensorDataModule)")
-        return datamodule.T
+                             "(repro.data.core.TensorDataModule with label_noise); real noise has none, use a "
+                             "stage-1 run's T̂ file")
+        return T
 
     def on_fit_start(self) -> None:
         if self.transition_spec is not None:
             self._set_transition(self.transition_spec)  # a stage-1 file exists only now, not while the study plans
+        if self.init_weights is not None and self.trainer.ckpt_path is None:  # not over a resumed run's weights
+            path = Path(self.init_weights)
+            if not path.is_file():
+                raise ReproError(f"model.init_args.init_weights: no checkpoint at {path}; it is written by the run "
+                                 "it names (checkpoint_best)")
+            state = torch.load(path, map_location=self.device, weights_only=False)["state_dict"]
+            self.load_state_dict(state)
 
     def configure_optimizers(self):
         if not self.decay_kernels_only:
@@ -198,13 +215,19 @@ class LossCorrection(Classifier):
     def derived_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
         out: dict[str, float] = {}
         if self.loss_name in CORRECTED and self._trainer is not None:
-            err = transition_error(self.T.double().cpu(), self.true_transition())
-            out.update({"noise/T_l1": err["l1"], "noise/T_condition": err["condition_number"]})
+            known = self.known_transition()
+            if known is None:
+                out["noise/T_condition"] = float(torch.linalg.cond(self.T.double().cpu()))
+            else:
+                err = transition_error(self.T.double().cpu(), known)
+                out.update({"noise/T_l1": err["l1"], "noise/T_condition": err["condition_number"]})
         if self.estimates:
             p, a = self.estimates["percentile"], self.estimates["argmax"]
-            out.update({"noise/T_hat_l1": p["l1"], "noise/T_hat_l1_noisy_rows": p["l1_noisy_rows"],
-                        "noise/T_hat_condition": p["condition_number"], "noise/T_hat_argmax_l1": a["l1"],
+            out.update({"noise/T_hat_condition": p["condition_number"],
                         "noise/T_hat_argmax_condition": a["condition_number"]})
+            if "l1" in p:  # only when the true T is known
+                out.update({"noise/T_hat_l1": p["l1"], "noise/T_hat_l1_noisy_rows": p["l1_noisy_rows"],
+                            "noise/T_hat_argmax_l1": a["l1"]})
         return out
 
     def on_fit_end(self) -> None:
@@ -226,16 +249,19 @@ class LossCorrection(Classifier):
     @torch.no_grad()
     def training_softmax(self) -> torch.Tensor:
         """Softmax outputs (float64, on the CPU) over every training input — the training split and the validation
-        split — in eval mode, no labels used."""
+        split (a streamed datamodule's validation split is separate data: its training split only) — in eval mode,
+        no labels used."""
         dm = self.trainer.datamodule
         was_training = self.training
         self.eval()
         probs = []
-        for split in ("train", "val"):
+        streamed = hasattr(dm, "predict_loader")
+        for split in ("train",) if streamed else ("train", "val"):
             if split not in dm.splits:
                 continue
-            loader = DeviceLoader(dm.splits[split], batch_size=dm.eval_batch_size, shuffle=False, augment=False,
-                                  padding=0, normalize=dm.normalize)
+            loader = dm.predict_loader(split) if streamed else DeviceLoader(
+                dm.splits[split], batch_size=dm.eval_batch_size, shuffle=False, augment=False, padding=0,
+                normalize=dm.normalize)
             for batch in loader:
                 x = batch["x"].to(self.device, dtype=next(self.parameters()).dtype)
                 probs.append(torch.softmax(self(x).double(), dim=-1).cpu())
@@ -243,13 +269,15 @@ class LossCorrection(Classifier):
         return torch.cat(probs)
 
     def _write_estimates(self) -> None:
-        probs, T = self.training_softmax(), self.true_transition()
+        probs, T = self.training_softmax(), self.known_transition()
         out = Path(self.trainer.default_root_dir)
         variants = {"percentile": self.estimator_percentile or 97.0, "argmax": None}
         for name, percentile in variants.items():
             estimate = anchor_transition(probs, percentile=percentile,
                                          in_place_outliers=self.estimator_in_place_outliers)
-            self.estimates[name] = transition_error(estimate.T_hat, T)
-            record = {**estimate.to_json(), "variant": name, "percentile": percentile, "T_true": T.tolist(),
-                      "error": self.estimates[name], "num_inputs": len(probs)}
+            self.estimates[name] = (transition_error(estimate.T_hat, T) if T is not None else
+                                    {"condition_number": float(torch.linalg.cond(estimate.T_hat.double()))})
+            record = {**estimate.to_json(), "variant": name, "percentile": percentile,
+                      "T_true": T.tolist() if T is not None else None, "error": self.estimates[name],
+                      "num_inputs": len(probs)}
             write_text(out / ESTIMATE_FILES[name], json.dumps(record, indent=1))

@@ -87,8 +87,5 @@ class SparseDoubleDescent(Classifier):
         teacher_logits = self.teacher.cached(batch["index"]) if "index" in batch else None
         if teacher_logits is None:
             teacher_logits = self.teacher(batch["x"])
-        kd = dict(alpha=self.alpha, temperature=self.temperature)
-        if not self.stacked:
-            return distillation_loss(logits, teacher_logits, batch["y"], **kd)
-        return torch.stack([distillation_loss(s, t, batch["y"], **kd) for s, t in zip(logits, teacher_logits,
-                                                                                     strict=True)])
+        # one model: a scalar; a stack: the (M,) members' losses in one pass
+        return distillation_loss(logits, teacher_logits, batch["y"], alpha=self.alpha, temperature=self.temperature)

@@ -8,7 +8,11 @@ validation of round r (its end). Accuracies in these functions are in points (pe
   the depth of a curve is the largest such δ (max over j of min(max_{i<j} acc_i, max_{k>j} acc_k) − acc_j). The
   collapse is the first round after the best one whose accuracy is more than ``collapse_drop`` points below the
   best (without the cut, a wiggle deep in the collapse phase counts as a dip).
-- **fall**: the first round whose train accuracy is below ``threshold`` after it first reached it.
+- **fall**: the first round whose train accuracy is below ``threshold`` after it first reached it; its sub-round
+  form, the **crossing**, interpolates linearly between that round and the one before it.
+- **peak position** of a sampled curve (sub-round): the vertex of the least-squares parabola through its maximum
+  and ``half`` rounds on each side (the maximum's round where that parabola is not concave). Near its top the
+  entropy changes by less than its round-to-round noise, so its argmax alone moves by a round or two.
 - **early stop** (DSD²): stop at the first round more than ``tolerance`` points below the running best, keep the
   running best.
 - **entropy stop**: wait for the entropy's peak (the first round whose entropy is more than ``entropy_tolerance``
@@ -25,8 +29,8 @@ import numpy as np
 from repro.errors import ReproError
 from repro.studies.results import MissingRuns, metric_of, select
 
-__all__ = ["ROUND", "Stop", "Triple", "collapse_round", "early_stop", "entropy_stop", "fall_round", "mean_curves",
-           "round_curves", "sdd_triple", "seed_curves"]
+__all__ = ["ROUND", "Stop", "Triple", "collapse_round", "crossing", "early_stop", "entropy_stop", "fall_round",
+           "mean_curves", "peak_position", "round_curves", "sdd_triple", "seed_curves"]
 
 ROUND = "imp/round"
 CURVE_METRICS = ("test/accuracy", "train/accuracy", "entropy/mean", "imp/sparsity")
@@ -113,6 +117,32 @@ def fall_round(train: np.ndarray, threshold: float = 99.0) -> int | None:
         return None
     below = [r for r in range(int(reached[0]), len(train)) if train[r] < threshold]
     return below[0] if below else None
+
+
+def crossing(curve: np.ndarray, threshold: float) -> float | None:
+    """Where ``curve`` first falls below ``threshold`` after first reaching it, in rounds, linearly interpolated
+    between the last round at or above it and the first below (None: it never reaches or never leaves it)."""
+    curve = np.asarray(curve, dtype=float)
+    fall = fall_round(curve, threshold)
+    if fall is None:
+        return None
+    before, after = curve[fall - 1], curve[fall]
+    return fall - 1 + float((before - threshold) / (before - after))
+
+
+def peak_position(curve: np.ndarray, half: int = 2) -> float:
+    """The sub-round position of ``curve``'s maximum: the vertex of the least-squares parabola through the rounds
+    ``argmax ± half`` (fewer at either end), kept inside those rounds; the argmax itself when the parabola is not
+    concave or fewer than 3 rounds are there."""
+    curve = np.asarray(curve, dtype=float)
+    top = int(np.argmax(curve))
+    lo, hi = max(0, top - half), min(len(curve), top + half + 1)
+    if hi - lo < 3:
+        return float(top)
+    a, b, _ = np.polyfit(np.arange(lo, hi, dtype=float), curve[lo:hi], 2)
+    if not a < 0:
+        return float(top)
+    return float(np.clip(-b / (2 * a), lo, hi - 1))
 
 
 def early_stop(acc: np.ndarray, tolerance: float = 1.0, start: int = 0) -> Stop:

@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from repro.errors import ConfigValueError
+from repro.errors import ConfigValueError, ReproError
 from repro.lightning_cli import ReproCLI
 from repro.models.dropout_mlp import DropoutMLP
 from repro.papers.loss_correction.method import ESTIMATE_FILES, LossCorrection
@@ -135,3 +135,25 @@ def test_a_failed_stage_one_reports_its_dependents_as_not_run(tmp_path, monkeypa
         assert runner.failures[f"label_noise=0.4,method={method},seed=0"].startswith(
             "not run: it takes its input from label_noise=0.4,method=CE,seed=0")
     assert sorted(r["method"] for r in rows) == ["backward_T", "forward_T"]  # the rest of the study finished
+
+
+def test_init_weights_starts_a_fresh_fit_from_another_runs_checkpoint(tmp_path):
+    first = _config(tmp_path, "first")
+    first["trainer"]["max_epochs"] = 1
+    cli = ReproCLI(args=first, run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    best = tmp_path / "first" / "checkpoints" / "best.ckpt"
+    saved = torch.load(best, weights_only=False)["state_dict"]
+    second = _config(tmp_path, "second", init_weights=str(best), estimate_transition=False)
+    second["trainer"]["max_epochs"] = 1
+    second["model"]["init_args"]["optimizer"]["init_args"]["lr"] = 0.0  # weights stay where they started
+    cli = ReproCLI(args=second, run=False)
+    fresh = {k: v.clone() for k, v in cli.model.state_dict().items()}
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    for key, value in cli.model.state_dict().items():
+        torch.testing.assert_close(value, saved[key])
+    assert any(not torch.equal(fresh[k], saved[k]) for k in saved)  # it did not start there by chance
+    missing = _config(tmp_path, "missing", init_weights=str(tmp_path / "nowhere.ckpt"), estimate_transition=False)
+    cli = ReproCLI(args=missing, run=False)
+    with pytest.raises(ReproError, match="init_weights: no checkpoint at"):
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)

@@ -14,7 +14,15 @@ from torch import nn
 from repro.cli import main
 from repro.models.resnet18_basic import BasicResNet18
 from repro.papers.sparse_double_descent import claims
-from repro.papers.sparse_double_descent.rounds import Stop, early_stop, entropy_stop, fall_round, sdd_triple
+from repro.papers.sparse_double_descent.rounds import (
+    Stop,
+    crossing,
+    early_stop,
+    entropy_stop,
+    fall_round,
+    peak_position,
+    sdd_triple,
+)
 
 
 def _brute_depth(acc) -> float:
@@ -46,6 +54,19 @@ def test_fall_round_and_the_stopping_rules_by_hand():
     assert entropy_stop(acc, entropy, 1.0) == Stop(4, 3)
 
 
+def test_the_sub_round_crossing_and_peak_by_hand():
+    assert crossing([95, 100, 100, 90, 70], 80) == pytest.approx(3.5)  # 90 at r3, 70 at r4: halfway
+    assert crossing([95, 100, 99.5, 97], 99) == pytest.approx(2 + 0.5 / 2.5)
+    assert crossing([70, 75], 80) is None and crossing([100, 100], 80) is None
+    rounds = np.arange(8)
+    assert peak_position(1 - (rounds - 3.3) ** 2) == pytest.approx(3.3)  # an exact parabola: its vertex
+    # at the first round, only r0..r2: y = −0.15 x² + 0.05 x + 1, vertex 0.05 / 0.3
+    assert peak_position([1.0, 0.9, 0.5, 0.1]) == pytest.approx(1 / 6)
+    assert peak_position([0.5, 0.5, 0.5]) == 0  # flat: not concave, the argmax
+    assert peak_position([0.0, 0.2, 0.3, 1.0]) == 3  # convex through its last three rounds
+    assert peak_position([0.2, 1.0]) == 1  # under three rounds
+
+
 def _row(tmp_path, name: str, test, train, entropy) -> dict:
     run = tmp_path / name
     run.mkdir()
@@ -72,6 +93,11 @@ def test_the_claims_fail_on_curves_without_the_effect(tmp_path):
     assert not claims.entropy_non_monotone(rows, where=vanilla).passed
     assert not claims.entropy_peak_near_fall(rows, where=dsd2, tolerance=0).passed  # peak r3, fall r4
     assert claims.entropy_peak_near_fall(rows, where=dsd2, tolerance=1).passed
+    # sub-round: the least-squares parabola through r1..r5 (0.6, 0.7, 0.8, 0.6, 0.2) has its vertex at
+    # 3 − 0.09 / (2 · 13 / 140) = 2.515; train crosses 99% at 3 + 1/5 = 3.2: lag −0.685
+    sub = claims.entropy_peak_near_fall(rows, where=dsd2, tolerance=0.7, subround=True)
+    assert sub.passed and sub.values["lag"][0] == pytest.approx(3 - 0.09 / (2 * 13 / 140) - 3.2)
+    assert not claims.entropy_peak_near_fall(rows, where=dsd2, tolerance=0.6, subround=True).passed
     assert claims.dip_shallower(rows, a=vanilla, b=dsd2).passed  # vanilla's is the shallower one here
     assert not claims.dip_shallower(rows, a=dsd2, b=vanilla).passed
     assert not claims.best_not_below(rows, a=dsd2, b=vanilla).passed  # 70 vs 70.5
