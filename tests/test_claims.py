@@ -6,7 +6,19 @@ import pytest
 from result_tables import TEST, WIDTHS, rows
 
 from repro.errors import ReproError
-from repro.studies.claims import at_least, at_most, close, evaluate, gain_largest_at, less_than, within, within_table
+from repro.studies.claims import (
+    MissingRuns,
+    at_least,
+    at_most,
+    close,
+    evaluate,
+    exceeds_on_all,
+    gain_largest_at,
+    less_than,
+    ratio_at_most,
+    within,
+    within_table,
+)
 from repro.studies.results import curve
 
 
@@ -91,3 +103,30 @@ def test_within_table_checks_every_cell_with_its_tolerance():
     [missing] = evaluate([{"type": "within_table", "metric": "err", "rows_key": "method", "columns": ["source"],
                            "values": {"OLD": {"c10": 1.0}}, "tolerance": 1.0}], rows)
     assert missing.measured.startswith("not evaluated")
+
+
+def test_ratio_at_most_against_hand_computed_means():
+    table = [{"m": "new", "ece": v} for v in (0.010, 0.012)] + [{"m": "old", "ece": v} for v in (0.020, 0.024)]
+    assert ratio_at_most(table, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.5).passed  # 0.011/0.022
+    assert not ratio_at_most(table, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.49).passed
+    assert not ratio_at_most(table, metric="ece", a={"m": "old"}, b={"m": "new"}, factor=1.0).passed
+    zero = [{"m": "new", "ece": 0.0}, {"m": "old", "ece": 0.0}]
+    assert not ratio_at_most(zero, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.5).passed
+
+
+def test_exceeds_on_all_needs_every_metric():
+    table = [{"m": "new", "auroc": 0.9, "aupr": 0.8}, {"m": "new", "auroc": 0.8, "aupr": 0.6},
+             {"m": "old", "auroc": 0.7, "aupr": 0.71}]
+    both = ["auroc", "aupr"]
+    assert not exceeds_on_all(table, metrics=both, a={"m": "new"}, b={"m": "old"}).passed  # gaps +0.15, -0.01
+    table[2]["aupr"] = 0.69
+    assert exceeds_on_all(table, metrics=both, a={"m": "new"}, b={"m": "old"}).passed  # +0.15, +0.01
+    assert not exceeds_on_all(table, metrics=both, a={"m": "new"}, b={"m": "old"}, margin=0.02).passed
+    assert exceeds_on_all(table, metrics=["auroc"], a={"m": "new"}, b={"m": "old"}, margin=0.15).passed
+    assert not exceeds_on_all(table, metrics=both, a={"m": "old"}, b={"m": "new"}).passed
+    equal = [{"m": "new", "auroc": 0.5}, {"m": "old", "auroc": 0.5}]
+    assert not exceeds_on_all(equal, metrics=["auroc"], a={"m": "new"}, b={"m": "old"}).passed  # strictly higher
+    with pytest.raises(MissingRuns):
+        exceeds_on_all(table, metrics=["auprc"], a={"m": "new"}, b={"m": "old"})
+    with pytest.raises(ReproError, match="margin"):
+        exceeds_on_all(table, metrics=both, a={"m": "new"}, b={"m": "old"}, margin=-0.1)

@@ -142,3 +142,17 @@ def test_features_stay_fp32_under_bf16_autocast_and_projection_is_frozen() -> No
     assert head.projection.shape == (4, 16) and "projection" not in dict(head.named_parameters())
     expected = head.feature_scale * torch.cos(head.norm(h @ head.projection.T) @ head.rff_weight.T + head.rff_bias)
     torch.testing.assert_close(head.features(h), expected)
+
+
+def test_a_float64_head_computes_in_float64() -> None:
+    # trainer.precision 64-true (a robustness perturbation) turns every buffer to float64: no float32 step remains.
+    torch.manual_seed(4)
+    head = RandomFeatureGP(4, 2, num_features=12, ridge=1.0, projection_dim=3, normalize_input=True).double().train()
+    head(torch.randn(30, 4, dtype=torch.float64))
+    head.eval()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    phi = head.features(x)
+    assert phi.dtype == torch.float64 and head(x).dtype == torch.float64
+    inverse = torch.linalg.inv(head.precision)
+    var = torch.einsum("bi,ij,bj->b", phi, inverse, phi)
+    torch.testing.assert_close(head.predictive_variance(phi), var, rtol=1e-12, atol=1e-14)

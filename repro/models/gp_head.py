@@ -119,7 +119,7 @@ class RandomFeatureGP(nn.Module):
         """Φ(h) = s·cos(W g + b), g = LayerNorm(R h) or R h/√kernel_scale, shape (B, D)."""
         # In fp32 even under bf16 autocast: phases W h of size ~10 lose the kernel in bf16's 3 significant digits.
         with torch.autocast(h.device.type, enabled=False):
-            h = h.float()
+            h = h if h.dtype == torch.float64 else h.float()  # float64 runs stay in float64
             if self.projection is not None:
                 h = h @ self.projection.T
             h = self.norm(h) if self.normalize_input else h / math.sqrt(self.kernel_scale)
@@ -165,9 +165,9 @@ class RandomFeatureGP(nn.Module):
         """σ²(x) = r·Φ(x)ᵀΣΦ(x), shape (B,)."""
         if self.covariance_stale:
             self.compute_covariance()
-        phi = phi.float()
+        phi = phi if phi.dtype == torch.float64 else phi.float()
         with torch.autocast(phi.device.type, enabled=False):
-            return self.ridge * ((phi @ self.covariance.float()) * phi).sum(-1)
+            return self.ridge * ((phi @ self.covariance.to(phi.dtype)) * phi).sum(-1)
 
     # -- prediction --------------------------------------------------------------------------------
     def forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -2,8 +2,8 @@
 
 A claim in a study YAML is ``{type: <name or import path>, ...params}``; the parameters are the claim
 function's keyword arguments. The generic checks live here (``less_than``, ``within``, ``at_least``,
-``at_most``, ``close``, ``gain_largest_at``); a paper's own claim types live in its package and are named by
-import path (``type: repro.papers.<paper>.claims.<function>``).
+``at_most``, ``close``, ``gain_largest_at``, ``ratio_at_most``, ``exceeds_on_all``, ``within_table``); a paper's
+own claim types live in its package and are named by import path (``type: repro.papers.<paper>.claims.<function>``).
 
 The protocol: a claim is ``f(rows, **params) -> ClaimResult``. When the rows it needs are absent (a ``--grid``
 subset, a run that failed) it raises :class:`~repro.studies.results.MissingRuns` (``require`` does this), and
@@ -20,8 +20,9 @@ import numpy as np
 from repro.errors import ReproError, import_object
 from repro.studies.results import MissingRuns, select
 
-__all__ = ["CLAIMS", "ClaimResult", "MissingRuns", "at_least", "at_most", "close", "evaluate", "gain_largest_at",
-           "less_than", "require", "resolve_claim", "values_of", "within", "within_table"]
+__all__ = ["CLAIMS", "ClaimResult", "MissingRuns", "at_least", "at_most", "close", "evaluate", "exceeds_on_all",
+           "gain_largest_at", "less_than", "ratio_at_most", "require", "resolve_claim", "values_of", "within",
+           "within_table"]
 
 
 @dataclass
@@ -160,9 +161,42 @@ def within_table(rows, *, metric: str, rows_key: str, columns: list[str], values
                        measured, not misses, {"misses": misses, "checked": checked, "worst_ratio": worst})
 
 
+def ratio_at_most(rows, *, metric: str, a: dict, b: dict, factor: float, name: str | None = None) -> ClaimResult:
+    """Mean ``metric`` of rows ``a`` ≤ ``factor`` × mean ``metric`` of rows ``b`` (e.g. an ECE at most half the
+    baseline's); a ``b`` mean ≤ 0 fails (the ratio is then meaningless)."""
+    ma = float(values_of(rows, metric, a, "ratio_at_most").mean())
+    mb = float(values_of(rows, metric, b, "ratio_at_most").mean())
+    ratio = ma / mb if mb > 0 else float("inf")
+    return ClaimResult(name or f"{metric}: {_kv(a)} ≤ {factor:g} × {_kv(b)}",
+                       f"{metric}[{_kv(a)}] ≤ {factor:g} × {metric}[{_kv(b)}]",
+                       f"{ma:.4f} vs {mb:.4f} (×{ratio:.2f})", mb > 0 and ma <= factor * mb,
+                       {"a": ma, "b": mb, "ratio": ratio})
+
+
+def exceeds_on_all(rows, *, metrics: list[str], a: dict, b: dict, margin: float = 0.0,
+                   name: str | None = None) -> ClaimResult:
+    """For every one of ``metrics``, the mean of rows ``a`` exceeds that of rows ``b`` by at least ``margin``
+    (strictly more when ``margin`` is 0): e.g. OOD AUROC and AUPR on every OOD set higher than a baseline's."""
+    if not metrics:
+        raise ReproError("claim exceeds_on_all: `metrics` must name at least one metric")
+    if margin < 0:
+        raise ReproError(f"claim exceeds_on_all: `margin` must be >= 0, got {margin}")
+    gaps = {}
+    for metric in metrics:
+        ma = float(values_of(rows, metric, a, "exceeds_on_all").mean())
+        mb = float(values_of(rows, metric, b, "exceeds_on_all").mean())
+        gaps[metric] = (ma, mb, ma - mb)
+    ok = all(g > 0 and g >= margin for _, _, g in gaps.values())
+    measured = ", ".join(f"{m}: {ma:.3f} vs {mb:.3f} ({g:+.3f})" for m, (ma, mb, g) in gaps.items())
+    expected = f"{_kv(a)} − {_kv(b)} {'≥' if margin else '>'} {margin:g} on each of {len(metrics)} metrics"
+    return ClaimResult(name or f"{_kv(a)} above {_kv(b)} on {', '.join(metrics)}", expected, measured, ok,
+                       {m: g for m, (_, _, g) in gaps.items()})
+
+
 CLAIMS: dict[str, Callable[..., ClaimResult]] = {
     "within": within, "less_than": less_than, "at_least": at_least, "at_most": at_most, "close": close,
-    "gain_largest_at": gain_largest_at, "within_table": within_table,
+    "gain_largest_at": gain_largest_at, "within_table": within_table, "ratio_at_most": ratio_at_most,
+    "exceeds_on_all": exceeds_on_all,
 }
 
 

@@ -7,9 +7,13 @@ likelihood precision shared by all classes, reset at every epoch start, and mean
 
 The same module gives the baselines of the paper's tables, chosen by ``method`` so that one study grid runs them
 all on the same config: ``sngp`` uses the spectral norm and GP head as configured (``null`` switches either
-off); ``deterministic`` switches both off; ``mc_dropout`` is the deterministic network with ``mc_dropout_samples``
-dropout masks averaged at test time; ``ensemble`` trains ``ensemble_size`` plain networks together
-(``repro.models.ensemble``). Evaluation (calibration, OOD AUROC/AUPR) is ``repro.training.ood``'s.
+off: the paper's DNN-GP and DNN-SN ablations; ``precision_reset: false`` keeps accumulating the exact precision
+over all epochs, the reset ablation); ``deterministic`` switches both off; ``mc_dropout`` is the deterministic
+network with ``mc_dropout_samples`` dropout masks averaged at test time; ``ensemble`` trains ``ensemble_size``
+plain networks together (``repro.models.ensemble``). Evaluation (calibration, OOD AUROC/AUPR) is
+``repro.training.ood``'s; with the GP head, every evaluation also logs ``<split>/gp_variance`` (mean
+predictive variance σ² over the split) and ``gp/precision_trace`` (the trace of the data part Σ ΦΦᵀ of the
+precision, summed over DDP ranks).
 
 The backbone must offer ``forward_features(x)`` (the penultimate representation) and a ``head`` (the dense output
 layer, replaced by the GP layer when ``gp`` is set).
@@ -47,6 +51,8 @@ class SNGP(UncertaintyClassifier):
             ``momentum``, ``mean_field_factor``, ...); ``None`` keeps the dense head.
         mc_dropout_samples: masks of the ``mc_dropout`` method (evaluation averages the softmax over them).
         ensemble_size: members of the ``ensemble`` method (the paper's tables: 4).
+        precision_reset: reset the exact precision at every epoch start (the official code); ``False`` lets it
+            grow over all epochs (an ablation; only with the exact precision, ``gp.momentum < 0``).
         **kwargs: :class:`Classifier` arguments (optimizer, schedule, ...).
     """
 
@@ -63,6 +69,7 @@ class SNGP(UncertaintyClassifier):
         gp: dict[str, Any] | None = None,
         mc_dropout_samples: int = 0,
         ensemble_size: int = 4,
+        precision_reset: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
@@ -107,6 +114,11 @@ class SNGP(UncertaintyClassifier):
                 width = self.backbone.forward_features(example).shape[-1]
             self.backbone.train(was)
             self.gp = RandomFeatureGP(width, self.num_classes, **gp)
+            if not precision_reset and self.gp.momentum >= 0:
+                raise ConfigValueError("model.init_args.precision_reset: false only applies to the exact precision "
+                                       "(gp.momentum < 0); the momentum update never resets: drop precision_reset")
+        self.precision_reset = precision_reset
+        self._variance_sums: dict[str, list[float]] = {}
         # MC dropout, ensembles and MC GP samples give log-probabilities of an average, not logits.
         self.outputs_logits = not (mc_dropout_samples or method == "ensemble" or (self.gp and self.gp.mc_samples > 0))
 
@@ -138,5 +150,38 @@ class SNGP(UncertaintyClassifier):
 
     def on_train_epoch_start(self) -> None:
         # Exact Laplace precision covers exactly one pass over the data: reset at each epoch start.
-        if self.gp is not None and self.gp.momentum < 0:
+        if self.gp is not None and self.gp.momentum < 0 and self.precision_reset:
             self.gp.reset_precision()
+
+    @torch.no_grad()
+    def on_validation_batch_end(self, outputs: Any, batch: dict[str, torch.Tensor], batch_idx: int,
+                                dataloader_idx: int = 0) -> None:
+        if self.gp is None or self.trainer.sanity_checking:
+            return
+        x = batch["x"]
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        var = self.gp.predictive_variance(self.gp.features(self.backbone.forward_features(x)))
+        sums = self._variance_sums.setdefault(self._eval_split(dataloader_idx), [0.0, 0.0])
+        sums[0] += float(var.double().sum())
+        sums[1] += var.numel()
+
+    def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
+        if self.gp is None or self.trainer.sanity_checking:
+            self._variance_sums = {}
+            return
+        splits = dict.fromkeys((*getattr(self.trainer.datamodule, "eval_splits", ()), *self._variance_sums))
+        # Every rank gathers the same splits in the same order, even one that saw no batch of a split.
+        sums = {k: torch.tensor(self._variance_sums.get(k, [0.0, 0.0]), dtype=torch.float64, device=self.device)
+                for k in splits}
+        if self.trainer.world_size > 1:
+            sums = {k: self.all_gather(v).sum(0) for k, v in sums.items()}
+        values = {f"{split}/gp_variance": float(s / n) for split, (s, n) in sums.items() if n > 0}
+        self._variance_sums = {}
+        eye = self.gp.ridge * self.gp.num_features if self.gp.momentum < 0 else 0.0
+        trace = torch.trace(self.gp.precision.double()) - eye
+        if self.trainer.world_size > 1:
+            trace = self.all_gather(trace).sum() if self.gp.momentum < 0 else self.all_gather(trace).mean()
+        values["gp/precision_trace"] = float(trace)
+        self.log_dict(values, sync_dist=False)

@@ -29,11 +29,11 @@ def test_fake_svhn_loads_with_zero_relabelled(tmp_path, no_svhn_md5) -> None:
 
 
 @pytest.mark.parametrize(("name", "method"), [("paper", "sngp"), ("paper_cifar100", "sngp"), ("paper", "ensemble"),
-                                            ("paper", "mc_dropout")])
+                                            ("paper", "mc_dropout"), ("paper", "sngp_no_reset")])
 def test_paper_config_trains_one_step_with_ood_sets(name, method, tmp_path, monkeypatch, no_md5_check,
                                                     no_svhn_md5) -> None:
     study = Study.load(CONFIGS / "sngp" / f"{name}.yaml")
-    cfg = study.runs({"model.init_args.method": [method]})[-1].config
+    cfg = study.runs({"method": [method]})[-1].config
     data = cfg["data"]["init_args"]
     for source in {data["source"], *data["ood_sets"].values()}:
         FAKE_SOURCES[source](tmp_path / "data")
@@ -45,8 +45,20 @@ def test_paper_config_trains_one_step_with_ood_sets(name, method, tmp_path, monk
     cli = ReproCLI(args=cfg, run=False)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     metrics = cli.trainer.callback_metrics
-    assert cli.trainer.global_step == 1 and (cli.model.gp is not None) == (method == "sngp")
+    gp = method.startswith("sngp")
+    assert cli.trainer.global_step == 1 and (cli.model.gp is not None) == gp
     assert {"test/ece", "test/nll", "ood_svhn/auroc", "ood_svhn/aupr"} <= set(metrics)
-    assert ("ood_svhn/aupr_ds" in metrics) == (method == "sngp")  # DS needs logits, not averaged probabilities
+    assert ("ood_svhn/aupr_ds" in metrics) == gp  # DS needs logits, not averaged probabilities
+    assert cli.model.precision_reset == (method != "sngp_no_reset")
+    if gp:  # the variance and precision logs, against a brute-force inverse of the precision
+        model = cli.model.eval()
+        precision = model.gp.precision.double()
+        assert float(metrics["gp/precision_trace"]) == pytest.approx(float(precision.trace()) - 1024, rel=1e-6)
+        loaders = cli.datamodule.val_dataloader()
+        for split, loader in zip(cli.datamodule.eval_splits, loaders, strict=True):
+            with torch.no_grad():
+                phi = model.gp.features(model.backbone.forward_features(next(iter(loader))["x"])).double()
+            brute = (phi @ torch.linalg.inv(precision) * phi).sum(-1).mean()  # ridge 1
+            assert float(metrics[f"{split}/gp_variance"]) == pytest.approx(float(brute), rel=1e-4)
     other = "cifar100" if data["source"] == "cifar10" else "cifar10"
     assert f"{other}" in data["ood_sets"] and f"ood_{other}/aupr" in metrics

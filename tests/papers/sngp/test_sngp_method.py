@@ -59,3 +59,25 @@ def test_mc_dropout_averages_masks_and_restores_eval() -> None:
 def test_bad_config_raises(kwargs: dict, key: str) -> None:
     with pytest.raises(ConfigValueError, match=key):
         _model(**kwargs)
+
+
+def test_without_reset_the_precision_sums_every_epoch() -> None:
+    torch.manual_seed(0)
+    x1, x2 = torch.randn(6, 2), torch.randn(7, 2)
+    for reset in (True, False):
+        backbone = functools.partial(ResidualMLP, width=16, depth=2, dropout=0.0)  # the same Φ in train and eval
+        m = SNGP(backbone, num_classes=2, in_shape=(2,), gp={"num_features": 16, "ridge": 1.0},
+                 precision_reset=reset).train()
+        m.on_train_epoch_start()
+        m(x1)
+        m.on_train_epoch_start()
+        m(x2)
+        with torch.no_grad():  # no optimizer step: the features are the same in both "epochs"
+            phi1, phi2 = (m.gp.features(m.backbone.forward_features(x)) for x in (x1, x2))
+        expected = torch.eye(16) + phi2.T @ phi2 + (0 if reset else phi1.T @ phi1)
+        torch.testing.assert_close(m.gp.precision, expected)
+
+
+def test_no_reset_with_the_momentum_update_is_refused() -> None:
+    with pytest.raises(ConfigValueError, match="precision_reset"):
+        _model(gp={"num_features": 16, "momentum": 0.99}, precision_reset=False)
