@@ -70,16 +70,12 @@ class BinarySubsetDataModule(TensorDataModule):
     @property
     def num_classes(self) -> int:
         # While the parent loads the source, labels still run over all of its classes.
-        return self.info.num_classes if getattr(self, "_loading_source", False) else 2
+        return self.info.num_classes if getattr(self, "loading_source", False) else 2
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        self._loading_source = True
-        try:
-            super().setup(stage)
-        finally:
-            self._loading_source = False
+        self.setup_loading_all_classes(stage)
         lookup = torch.full((self.info.num_classes,), -1, dtype=torch.int64)
         lookup[self.classes] = torch.arange(2)
         other = None

@@ -173,6 +173,15 @@ class TensorDataModule(pl.LightningDataModule):
         load_source(self.source, train=True, root=self.root, download=self.download)
         load_source(self.source, train=False, root=self.root, download=self.download)
 
+    def setup_loading_all_classes(self, stage: str | None = None) -> None:
+        """The base ``setup``, with ``self.loading_source`` true meanwhile: a subclass that narrows the classes
+        (its ``num_classes``) reports the source's own class count while the source's labels are loaded."""
+        self.loading_source = True
+        try:
+            TensorDataModule.setup(self, stage)
+        finally:
+            self.loading_source = False
+
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return

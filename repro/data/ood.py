@@ -86,7 +86,7 @@ class OODDataModule(TensorDataModule):
     @property
     def num_classes(self) -> int:
         # While the parent loads the source, labels still run over all of its classes.
-        if self.in_classes is None or getattr(self, "_loading_source", False):
+        if self.in_classes is None or getattr(self, "loading_source", False):
             return self.info.num_classes
         return len(self.in_classes)
 
@@ -99,11 +99,7 @@ class OODDataModule(TensorDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        self._loading_source = True
-        try:
-            super().setup(stage)
-        finally:
-            self._loading_source = False
+        self.setup_loading_all_classes(stage)
         held_out = self._keep_classes() if self.in_classes is not None else None
         train_x = self.splits["train"]["x"]
         device = train_x.device
