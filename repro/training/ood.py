@@ -96,6 +96,7 @@ class UncertaintyClassifier(Classifier):
         points = getattr(self.trainer.datamodule, "surface_points", None)
         if points is None or self.trainer.sanity_checking or self.global_rank != 0:
             return
-        probs = self(points.to(self.device)).float().softmax(-1).cpu()
+        # the grid is made by the datamodule in float32; the model may run in float64 (`trainer.precision: 64-true`)
+        probs = self(points.to(self.device, self.dtype)).float().softmax(-1).cpu()
         with atomic_path(Path(self.trainer.default_root_dir) / "surface.pt") as tmp:
             torch.save({"points": points.cpu(), "probs": probs}, tmp)

@@ -81,3 +81,24 @@ def test_without_reset_the_precision_sums_every_epoch() -> None:
 def test_no_reset_with_the_momentum_update_is_refused() -> None:
     with pytest.raises(ConfigValueError, match="precision_reset"):
         _model(gp={"num_features": 16, "momentum": 0.99}, precision_reset=False)
+
+
+def test_a_float64_run_evaluates_and_saves_its_surface(tmp_path) -> None:
+    """`trainer.precision: 64-true` (the study's floating-point perturbation) converts the model, not the float32
+    grid the datamodule builds: the surface must be fed in the model's dtype."""
+    import pytorch_lightning as pl
+
+    from repro.data.ood import OODDataModule
+
+    dm = OODDataModule("two_moons", eval_splits=("test",), loader="classic", batch_size=128,
+                       ood_sets={"cluster": "repro.data.synthetic.moons_ood_set"},
+                       surface="repro.data.synthetic.moons_grid")
+    model = _model(gp={"num_features": 32})
+    trainer = pl.Trainer(precision="64-true", max_epochs=1, limit_train_batches=2, default_root_dir=tmp_path,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         num_sanity_val_steps=0)
+    trainer.fit(model, datamodule=dm)
+    assert model.dtype == torch.float64
+    saved = torch.load(tmp_path / "surface.pt")
+    assert saved["probs"].shape == (len(saved["points"]), 2) and saved["probs"].isfinite().all()
+    torch.testing.assert_close(saved["probs"].sum(-1), torch.ones(len(saved["points"])))
