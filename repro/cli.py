@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from repro.errors import DISK_FULL_HINT, ReproError, is_disk_full
+from repro.errors import DISK_FULL_HINT, INTERRUPTED_HINT, Interrupted, ReproError, is_disk_full, raise_interrupted
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
@@ -202,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         # would be refused ("run ID ... is in use").
         os.environ.pop("WANDB_SERVICE", None)
     argv = list(sys.argv[1:] if argv is None else argv)
+    import signal
+    import threading
+
+    handler = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, raise_interrupted) if handler else None
     try:
         if argv and argv[0] in LIGHTNING_COMMANDS:
             from repro.studies.study import read_yaml
@@ -227,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     except ReproError as err:  # a missing dataset, a bad key or value, an unknown paper: the message names the fix
         print(f"repro: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted:  # every run keeps its last checkpoint; the same command resumes each where it stopped
+        print(f"repro: {INTERRUPTED_HINT}", file=sys.stderr)
+        return 130
+    finally:
+        if handler:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

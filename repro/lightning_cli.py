@@ -10,18 +10,18 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 import yaml
-from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
 from repro.atomic import atomic_path
 from repro.checkpoints import AtomicCheckpointIO
+from repro.resume import RngState, RunCheckpoint
 from repro.tracking import TrimHistoryOnResume, build_loggers, manifest, wandb_run_id, write_manifest
 from repro.training.classifier import Classifier
 
@@ -155,12 +155,9 @@ class ReproCLI(LightningCLI):
             )
         if trainer_cfg.get("default_root_dir") is None:
             kwargs["default_root_dir"] = str(run_dir)
-        callbacks = [*self.extra_callbacks, TrimHistoryOnResume()]
+        callbacks = [*self.extra_callbacks, TrimHistoryOnResume(), RngState()]
         if trainer_cfg.get("enable_checkpointing") is not False:
-            callbacks.append(ModelCheckpoint(
-                dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
-                train_time_interval=timedelta(minutes=settings.checkpoint_minutes),
-            ))
+            callbacks.append(RunCheckpoint(run_dir / "checkpoints", settings.checkpoint_minutes))
         self.trainer_defaults["callbacks"] = callbacks
         if trainer_cfg.get("plugins") is None:
             kwargs["plugins"] = [AtomicCheckpointIO()]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.atomic import write_text
-from repro.errors import DISK_FULL_HINT, ReproError, is_disk_full
+from repro.errors import DISK_FULL_HINT, Interrupted, ReproError, is_disk_full
 from repro.lightning_cli import ReproCLI
 from repro.studies.cache import RunLocked, read_result, wait_for
 from repro.studies.execute import execute, init_worker, visible_gpus, worker_devices
@@ -188,38 +188,46 @@ class StudyRunner:
                 devices.put(device)
             with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker,
                                      initargs=(self.threads, devices)) as pool:
-                futures: dict[Future, Job] = {}
-                while waiting or futures:
-                    for job in list(waiting):  # submit what is ready, report what can never run
-                        why = self._blocked(job)
-                        if why is not None:
-                            waiting.remove(job)
-                            self.failures[job.name] = why
-                            display.fail(job.name)
-                        elif self._ready(job):
-                            waiting.remove(job)
-                            try:
-                                futures[pool.submit(execute, self._with_inputs(job), events)] = job
-                            except ReproError as err:
-                                self._failed(job, err, display)
-                    self._drain(events, display)
-                    for fut in [f for f in futures if f.done()]:
-                        job = futures.pop(fut)
-                        err = fut.exception()
-                        if err is None:
-                            display.finish(job.name, fut.result())
-                        else:
-                            self._failed(job, err, display)
-                    if waiting and not futures and not any(self._ready(j) or self._blocked(j) for j in waiting):
-                        held = [n for j in waiting for n in j.depends if n in self.elsewhere]
-                        if held:  # their inputs are being trained by another process
-                            self._await_elsewhere(list(dict.fromkeys(held)), display)
-                            continue
-                        for job in waiting:  # inputs that neither finished nor failed: a bug, say so
-                            self.failures[job.name] = "not run: its inputs never became available"
-                        waiting = []
-                    time.sleep(0.1)
+                try:
+                    self._submit_until_done(pool, waiting, events, display)
+                except Interrupted:  # the running workers stop at the same Ctrl-C; start no queued run
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 self._drain(events, display)
+
+    def _submit_until_done(self, pool: ProcessPoolExecutor, waiting: list[Job], events: Any,
+                           display: StudyProgress) -> None:
+        futures: dict[Future, Job] = {}
+        while waiting or futures:
+            for job in list(waiting):  # submit what is ready, report what can never run
+                why = self._blocked(job)
+                if why is not None:
+                    waiting.remove(job)
+                    self.failures[job.name] = why
+                    display.fail(job.name)
+                elif self._ready(job):
+                    waiting.remove(job)
+                    try:
+                        futures[pool.submit(execute, self._with_inputs(job), events)] = job
+                    except ReproError as err:
+                        self._failed(job, err, display)
+            self._drain(events, display)
+            for fut in [f for f in futures if f.done()]:
+                job = futures.pop(fut)
+                err = fut.exception()
+                if err is None:
+                    display.finish(job.name, fut.result())
+                else:
+                    self._failed(job, err, display)
+            if waiting and not futures and not any(self._ready(j) or self._blocked(j) for j in waiting):
+                held = [n for j in waiting for n in j.depends if n in self.elsewhere]
+                if held:  # their inputs are being trained by another process
+                    self._await_elsewhere(list(dict.fromkeys(held)), display)
+                    continue
+                for job in waiting:  # inputs that neither finished nor failed: a bug, say so
+                    self.failures[job.name] = "not run: its inputs never became available"
+                waiting = []
+            time.sleep(0.1)
 
     @staticmethod
     def _drain(events: Any, display: StudyProgress) -> None:
