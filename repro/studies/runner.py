@@ -55,10 +55,14 @@ class StudyRunner:
         self.workers = workers or int(study.meta.get("workers", 1))
         self.threads = threads or max(1, cores // self.workers)
         self.specs = study.runs(grid_overrides)
+        self.cli_overrides = dict(cli_overrides or {})
         for spec in self.specs:
-            for key, value in (cli_overrides or {}).items():
+            for key, value in self.cli_overrides.items():
                 set_dotted(spec.config, key, value)
-        self.jobs = self._plan()
+        try:
+            self.jobs = self._plan()
+        except ReproError as err:
+            raise self._naming_set(err) from err
         self.by_name = {job.name: job for job in self.jobs}
 
     def _plan(self) -> list[Job]:
@@ -78,6 +82,15 @@ class StudyRunner:
         }
         return cfg
 
+    def _naming_set(self, err: ReproError) -> ReproError:
+        """A config error that a ``--set`` caused names that ``--set``, not the study file."""
+        text = str(err)
+        for key, value in self.cli_overrides.items():
+            if f"'{key.rsplit('.', 1)[-1]}'" in text or f"{key}:" in text:
+                reason = text.split(": ", 1)[-1] if text.startswith(str(self.study.path)) else text
+                return ReproError(f"--set {key}={value}: {reason}")
+        return err
+
     def pending(self) -> list[Job]:
         """The jobs without a readable result (a damaged result.json is moved aside: see repro.studies.cache)."""
         return [j for j in self.jobs if read_result(j.run_dir) is None]
@@ -96,11 +109,28 @@ class StudyRunner:
             try:
                 cli = _BuildModelAndData(args=job.config, run=False)
             except PARSE_ERRORS as err:
-                raise config_error(self.study.path, err, job.name) from err
+                raise self._naming_set(config_error(self.study.path, err, job.name)) from err
+            self._check_optimizer(cli, job)
             data_key = json.dumps(job.config.get("data"), sort_keys=True, default=str)
             if data_key not in prepared:
                 prepared.add(data_key)
                 cli.datamodule.prepare_data()
+
+    def _check_optimizer(self, cli: ReproCLI, job: Job) -> None:
+        """Build the optimizer once on the model's parameters: a negative learning rate (or any value torch's
+        optimizer refuses) stops the study here, with the key named, rather than after the run has started."""
+        factory = getattr(cli.model, "optimizer_factory", None)
+        if not callable(factory):
+            return
+        try:
+            factory(cli.model.parameters())
+        except (ValueError, TypeError) as err:
+            where = f"{self.study.path} ({job.name})"
+            key = "model.init_args.optimizer.init_args"
+            for name, value in self.cli_overrides.items():
+                if name.startswith(key):
+                    where = f"--set {name}={value}"
+            raise ReproError(f"{where}: {key}: {err}; fix the value (a learning rate is >= 0)") from err
 
     def run(self, progress: bool = True) -> list[dict]:
         """Run every pending job, each after the jobs it takes inputs from; return the results of all jobs (cached
