@@ -58,7 +58,7 @@ def _study(kind: str) -> dict:
              "optimizer": {"class_path": "torch.optim.SGD", "init_args": {"lr": 0.05, "momentum": 0.9}},
              "log_fit_error": True}
     if kind == "dataloader":
-        data.update(loader="classic", num_workers=1)
+        data.update(loader="classic", num_workers=0)  # the batch sampler and collate of the DataLoader path
     if kind == "stacked":
         model["stack_seeds"] = [0, 1]
     return {
