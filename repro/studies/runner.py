@@ -24,6 +24,7 @@ from repro.lightning_cli import ReproCLI
 from repro.studies.cache import RunLocked, read_result, wait_for
 from repro.studies.execute import execute, init_worker, visible_gpus, worker_devices
 from repro.studies.plan import PARSE_ERRORS, Job, config_error, plan, resolve_inputs
+from repro.studies.preflight import check_study
 from repro.studies.progress import StudyProgress
 from repro.studies.results import expand_members
 from repro.studies.study import RunSpec, Study, set_dotted
@@ -115,6 +116,8 @@ class StudyRunner:
             if data_key not in prepared:
                 prepared.add(data_key)
                 cli.datamodule.prepare_data()
+        # the study's axis, figures, table and claims against what the runs log (one step of each kind of run)
+        check_study(self.study, [job.config for job in self.jobs if not job.inputs])
 
     def _check_optimizer(self, cli: ReproCLI, job: Job) -> None:
         """Build the optimizer once on the model's parameters: a negative learning rate (or any value torch's
