@@ -30,8 +30,10 @@ def _study_for(args):
 
     paper = normalize(args.paper)
     if args.study and args.study.endswith((".yaml", ".yml")):  # a study file of the user's own
-        return Study.load(args.study)
-    return Study.load(study_path(paper, args.study or args.scale))
+        study = Study.load(args.study)
+    else:
+        study = Study.load(study_path(paper, args.study or args.scale))
+    return study.with_overrides(_parse_assignments(getattr(args, "set", None), "--set"), _grid_overrides(args.grid))
 
 
 def _parse_assignments(items: list[str], flag: str) -> dict:
@@ -116,12 +118,13 @@ def cmd_report(args) -> int:
 
     study = _study_for(args)
     out_dir = _out_dir(args, study)
-    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid))
+    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid),
+                         cli_overrides=_parse_assignments(args.set, "--set"))
     rows = runner.collect()
     missing = len(runner.pending())
     if not rows:
-        raise ReproError(f"no finished runs under {out_dir}; run `repro reproduce {study.paper} "
-                         f"--study {study.path.stem}` first")
+        raise ReproError(f"no finished runs under {out_dir} for this study with these overrides; run "
+                         f"`{study.command()}` first (`repro report` takes the same --set and --grid)")
     if missing:
         print(f"note: {missing} of {len(runner.jobs)} runs have not finished; the report covers the rest",
               file=sys.stderr)
@@ -165,6 +168,8 @@ def _study_args(p) -> None:
                    "(overrides --scale)")
     p.add_argument("--out", default="results", help="results root (default: results)")
     p.add_argument("--grid", action="append", metavar="KEY=[V1,V2]", help="replace a grid axis")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key in every run (`repro "
+                   "report` takes the ones `repro reproduce` ran with)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,7 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "reproduce":
             p.add_argument("--workers", type=int, help="runs in parallel (default: the study's `workers`)")
             p.add_argument("--threads", type=int, help="torch threads per run (default: cores / workers)")
-            p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key in every run")
             p.add_argument("--no-progress", action="store_true", help="no progress bars")
             p.add_argument("--robustness", action="store_true",
                            help="also run a disjoint seed set, a perturbation standing in for another CPU and every "

@@ -67,8 +67,8 @@ def cmd_sweep(args) -> int:
     print(f"sweep: {path} ({len(points(sweep))} grid points)\n"
           f"  wandb sweep {path}            # prints the sweep id\n"
           f"  wandb agent ENTITY/{sweep['project']}/SWEEP_ID   # on any number of machines\n"
-          f"then `repro reproduce {study.paper} --study {study_arg} --out {args.out}` where the results are, or "
-          f"`repro collect {study.paper} --study {study_arg} --from wandb --project {sweep['project']}`")
+          f"then `{study.command()} --out {args.out}` where the results are, or "
+          f"`{study.command('collect')} --from wandb --project {sweep['project']}`")
     return 0
 
 
@@ -88,13 +88,14 @@ def cmd_train_point(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from repro.cli import _finish, _grid_overrides, _out_dir, _study_for
+    from repro.cli import _finish, _grid_overrides, _out_dir, _parse_assignments, _study_for
     from repro.studies.collect import collect_offline, collect_online
     from repro.studies.runner import StudyRunner
 
     study = _study_for(args)
     out_dir = _out_dir(args, study)
-    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid))
+    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid),
+                         cli_overrides=_parse_assignments(args.set, "--set"))
     if args.source == "wandb":
         if not args.project:
             raise ReproError("--from wandb needs --project (and --entity unless it is your default)")
@@ -110,16 +111,14 @@ def cmd_collect(args) -> int:
 
 def add_parsers(sub, common) -> None:
     """``repro sweep``, ``repro train-point`` and ``repro collect`` (``common(p)``: paper, --scale, --study, --out,
-    --grid)."""
+    --grid, --set)."""
     p = sub.add_parser("sweep", help="write a W&B sweep (grid) that runs the study through `wandb agent`")
     common(p)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key in every run")
     p.add_argument("--file", help="where to write the sweep YAML (default: <out>/<paper>/<study>/sweep.yaml)")
     p.set_defaults(fn=cmd_sweep)
     p = sub.add_parser("train-point", help="train one grid point into the study's cache (a sweep's program)")
     common(p)
     p.add_argument("--point", required=True, help='the grid point as JSON: {"grid key": value, ...}')
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--threads", type=int, help="torch threads")
     p.set_defaults(fn=cmd_train_point)
     p = sub.add_parser("collect", help="read a study's runs back from W&B (or offline run folders) and judge them")

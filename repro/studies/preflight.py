@@ -143,7 +143,7 @@ def _check_call(where: _Where, at: tuple, what: str, fn, spec: dict, skip: tuple
 def check_study(study, configs: list[dict]) -> None:
     """Check ``study`` (a :class:`repro.studies.study.Study`) against what ``configs`` (its runs' configs) log."""
     from repro.report.markdown import FIGURES
-    from repro.studies.claims import resolve_claim
+    from repro.studies.claims import STUDY_KEYS, resolve_claim
     from repro.studies.study import short_name
 
     where = _Where(study.path)
@@ -207,10 +207,10 @@ def check_study(study, configs: list[dict]) -> None:
         check_metric(("study", "paper_table", "metric"), paper_table["metric"], "study.paper_table.metric")
     for i, claim in enumerate(study.claims):
         at = ("claims", i)
-        spec = {k: v for k, v in claim.items() if k != "type"}
+        spec = {k: v for k, v in claim.items() if k not in STUDY_KEYS}
         fn = resolve_claim(claim.get("type"))
         name = claim.get("name") or claim.get("type")
-        _check_call(where, at, f"claim {name!r} ({claim.get('type')})", fn, spec, ("name", "no_control"))
+        _check_call(where, at, f"claim {name!r} ({claim.get('type')})", fn, spec, ("name",))
         for param, value in _names_of(spec, fn, METRIC_PARAMS):
             check_metric((*at, param), value, f"claim {name!r} {param}")
         for param in SELECTION_PARAMS:
