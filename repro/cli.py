@@ -137,25 +137,38 @@ def cmd_report(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
+    """Every paper's studies, one line each (fits 80 columns); ``repro list PAPER``: that paper's studies with
+    their claims in full."""
+    import shutil
+    import textwrap
 
-    from repro.papers import papers, study_paths
+    from repro.papers import normalize, papers, study_paths
     from repro.studies.study import Study
 
-    table = Table(title="repro: papers and studies", show_lines=True)
-    for col in ("paper", "study", "scale", "runs", "claims"):  # a paper's name is never folded (it is a command)
-        table.add_column(col, overflow="fold", min_width=max(map(len, papers()), default=0) if col == "paper" else None)
-    for paper, info in papers().items():
-        paths = study_paths(paper)
-        if not paths:
-            table.add_row(f"{paper}\n[dim]{info.title}", "[dim]no study configs yet", "", "", "")
-        for path in paths:
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    chosen = {normalize(args.paper): papers()[normalize(args.paper)]} if args.paper else papers()
+    if not args.paper:
+        rows = [("paper", "study", "scale", "runs", "claims")]
+        for paper in chosen:
+            rows += [(paper, path.stem, (s := Study.load(path)).scale, str(len(s.runs())), str(len(s.claims)))
+                     for path in study_paths(paper)] or [(paper, "(no study configs yet)", "", "", "")]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for row in rows:
+            print("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths,
+                                                                                                   strict=True))))
+        print("\nrepro list PAPER                      a paper's studies and claims\n"
+              "repro reproduce PAPER --study STUDY   run a study")
+        return 0
+    for paper, info in chosen.items():
+        print(textwrap.fill(f"{paper}: {info.title}", width))
+        for path in study_paths(paper):
             study = Study.load(path)
-            claims = "\n".join(f"• {c.get('name') or c['type']}" for c in study.claims) or "-"
-            table.add_row(f"{paper}\n[dim]{info.title}", f"{study.path.stem}\n[dim]{study.name}", study.scale,
-                          str(len(study.runs())), claims)
-    Console().print(table)
+            print("\n" + textwrap.fill(f"{path.stem} ({study.scale}, {len(study.runs())} runs): "
+                                       f"{study.meta.get('title', study.name)}", width, initial_indent="  ",
+                                       subsequent_indent="    "))
+            for claim in study.claims:
+                print(textwrap.fill(claim.get("name") or claim["type"], width, initial_indent="    • ",
+                                    subsequent_indent="      "))
     return 0
 
 
@@ -201,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     from repro.cli_engines import add_parsers
 
     add_parsers(sub, _study_args)
-    p = sub.add_parser("list", help="papers, studies, scales and claims")
+    p = sub.add_parser("list", help="papers and their studies; `repro list PAPER`: a paper's claims")
+    p.add_argument("paper", nargs="?", help="list this paper's studies and claims")
     p.set_defaults(fn=cmd_list)
     p = sub.add_parser("data", help="install Fashion-MNIST from Debian's package (no root needed)", add_help=False)
     p.set_defaults(fn=None)

@@ -166,7 +166,17 @@ def replay_offline_history(trainer: pl.Trainer, history: Path) -> None:
             logger.log_metrics(metrics, step=int(float(row["step"])))
 
 
-class MemberWandbLogger(WandbLogger):
+class QuietWandbLogger(WandbLogger):
+    """WandbLogger without the ``anonymous`` argument Lightning always passes to ``wandb.init`` (as None): W&B warns
+    of it on every run ("The anonymous setting has no effect"), a warning no user can act on."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)
+
+
+class MemberWandbLogger(QuietWandbLogger):
     """One stacked member's own W&B run: it keeps the ``member<i>/`` metrics with the prefix removed and
     drops the other members' and the members' means, so W&B shows N ordinary runs for N stacked models."""
 
@@ -232,7 +242,7 @@ def build_loggers(
     if log_checkpoints and mode == "online":
         common["log_model"] = True
     if not members:
-        return [*loggers, WandbLogger(name=name, config=config, id=run_id, **common)]
+        return [*loggers, QuietWandbLogger(name=name, config=config, id=run_id, **common)]
     for i, member in enumerate(members):
         label = ",".join(f"{k}={v}" for k, v in member.items())
         loggers.append(MemberWandbLogger(i, name=f"{name},{label}", config={**config, "member": member},

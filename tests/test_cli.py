@@ -21,12 +21,18 @@ def _metrics(run_dir) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_list_shows_papers_studies_and_claims(capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")  # rich folds long cells at the default 80 columns
+def test_list_shows_papers_and_studies_in_80_columns_and_a_papers_claims(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 80 and len(lines) < 80
+    assert any(line.split()[:3] == ["double_descent", "quick", "quick"] for line in lines)
+    assert any(line.startswith("ldam_drw") for line in lines)
+    assert main(["list", "double_descent"]) == 0
     out = capsys.readouterr().out
-    for needle in ("double_descent", "modelwise", "quick", "paper", "interpolation threshold", "ldam_drw"):
-        assert needle in out
+    assert "quick (quick, 36 runs): Model-wise double descent" in out and "interpolation threshold" in out
+    assert max(map(len, out.splitlines())) <= 80
+    assert main(["list", "double_dessert"]) == 2
 
 
 def test_unknown_paper_is_one_clear_error(capsys):
