@@ -248,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             from repro.lightning_cli import ReproCLI
 
             # From the shell, let LightningCLI read sys.argv itself (its help and errors name `repro`).
-            ReproCLI(args=None if argv == sys.argv[1:] else argv)
+            cli = ReproCLI(args=None if argv == sys.argv[1:] else argv)
+            if getattr(cli, "trainer", None) is not None:
+                print(cli.summary())
             return 0
         if argv and argv[0] == "data":
             from repro.data.install import main as data_main

@@ -126,6 +126,14 @@ class ReproCLI(LightningCLI):
         cfg = self.config.get(str(self.subcommand), self.config)
         return yaml.safe_load(parser.dump(cfg, skip_link_targets=False, skip_none=False, skip_validation=True))
 
+    def summary(self) -> str:
+        """What a finished ``repro fit|validate|test`` prints: its final metrics and where the run went."""
+        metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items() if v.numel() == 1}
+        lines = [f"  {k:<28} {v:.4g}" for k, v in sorted(metrics.items())]
+        where = getattr(self, "out_dir", None)
+        return "\n".join(["final metrics:" if lines else "no metrics logged", *lines,
+                          *([f"run folder: {where} (config.yaml, metrics.csv, checkpoints/)"] if where else [])])
+
     def run_dir(self) -> Path:
         settings = self._get(self.config, "run")
         if settings.out_dir:
@@ -137,6 +145,7 @@ class ReproCLI(LightningCLI):
         settings = self._get(self.config, "run")
         trainer_cfg = self._get(self.config_init, "trainer")
         run_dir = self.run_dir()
+        self.out_dir = run_dir  # where this run writes (`repro fit` prints it)
         paper = paper_of(self._get(self.config, "study"), self.model)
         if trainer_cfg.get("logger") in (None, True):
             from repro.studies.study import config_hash

@@ -3,10 +3,11 @@ same random draws, as the run that never stopped.
 
 Three pieces, each a Lightning callback or interface:
 
-* :class:`RunCheckpoint` writes ``last.ckpt`` every few minutes. A save that falls mid-epoch is taken at the end of a
-  training batch (the state Lightning's mid-epoch restart expects) and written at the start of the next one, after
-  Lightning has logged that batch, so the history on disk (flushed with every save) reaches the checkpoint; a save
-  due at an epoch's last batch waits for the epoch's end (after its validation).
+* :class:`RunCheckpoint` writes ``last.ckpt`` every few minutes and at the end of training. A save that falls
+  mid-epoch is taken at the end of a training batch (the state Lightning's mid-epoch restart expects) and written at
+  the start of the next one, after Lightning has logged that batch, with the length of the history on disk (flushed
+  first), which a resume truncates ``metrics.csv`` to; a save due at an epoch's last batch waits for the epoch's end
+  (after its validation). Saves are atomic (``AtomicCheckpointIO``).
 * :class:`RngState` puts every random generator a run draws from (torch CPU and CUDA, numpy, python) into the
   checkpoint and sets them back just before the first training step after a resume.
 * :class:`ResumableOrder`: the data loaders' ``state_dict``/``load_state_dict`` (Lightning's stateful-dataloader
@@ -148,6 +149,11 @@ class RunCheckpoint(Checkpoint):
         self._pending = None
         if not trainer.sanity_checking and self._due(trainer):
             self._save(trainer, lambda: trainer.save_checkpoint(self.path))
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        """The final weights, always (a short run has no other checkpoint; a rerun finds the fit done)."""
+        self._pending = None
+        self._save(trainer, lambda: trainer.save_checkpoint(self.path))
 
     def _save(self, trainer: pl.Trainer, write: Callable[[], Any]) -> None:
         """The history first (a kill between the two leaves a history that reaches the previous checkpoint), then

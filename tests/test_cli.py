@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -73,10 +74,13 @@ def test_missing_dataset_stops_before_training(tmp_path, capsys, monkeypatch, no
     assert "REPRO_DATA" in err and "cifar-10-batches-py" in err and "Traceback" not in err
 
 
-def test_fit_trains_one_run_and_logs_the_noisy_scale(tmp_path, quick_yaml):
+def test_fit_trains_one_run_and_logs_the_noisy_scale(tmp_path, quick_yaml, capsys):
     run_dir = tmp_path / "fit"
     main(["fit", "--config", str(quick_yaml), "--run.out_dir", str(run_dir), *FIT_FAST,
           "--model.init_args.backbone.init_args.width", "7"])
+    printed = capsys.readouterr().out  # the final metrics and where the run went
+    assert "final metrics:" in printed and f"run folder: {run_dir}" in printed
+    assert re.search(r"^  test/error\s+[0-9.]+$", printed, re.M)
     rows = [r for r in _metrics(run_dir) if r.get("test/error")]
     assert len(rows) == 2, "validation ran at epochs 10 and 20, logged once each"
     last = rows[-1]
