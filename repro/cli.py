@@ -70,10 +70,10 @@ def _finish(study, rows, out_dir: Path) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    study = _study_for(args)  # an unknown paper or study: the error before torch and Lightning are imported
     from repro.cli_engines import launch_or_none
     from repro.studies.runner import StudyRunner
 
-    study = _study_for(args)
     out_dir = _out_dir(args, study)
     if args.control:  # the negative controls alone: each listed claim must FAIL there
         from repro.studies import robustness
@@ -114,9 +114,9 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_report(args) -> int:
+    study = _study_for(args)
     from repro.studies.runner import StudyRunner
 
-    study = _study_for(args)
     out_dir = _out_dir(args, study)
     runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid),
                          cli_overrides=_parse_assignments(args.set, "--set"))
@@ -175,7 +175,7 @@ def cmd_list(args) -> int:
 def _study_args(p) -> None:
     p.add_argument("paper", help="paper name (see `repro list`)")
     p.add_argument("--scale", choices=("quick", "paper", "gpu"), default="paper",
-                   help="paper: the paper's setup (GPU, real data); quick: minutes on a CPU; gpu: the "
+                   help="paper (the default): the paper's setup (GPU, real data); quick: minutes on a CPU; gpu: the "
                    "phenomenon on offline data in <= 15 min on one GPU")
     p.add_argument("--study", help="a study in configs/<paper>/ by name, or a path to your own study .yaml "
                    "(overrides --scale)")
@@ -185,13 +185,32 @@ def _study_args(p) -> None:
                    "report` takes the ones `repro reproduce` ran with)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _studies_epilog(paper: str | None) -> str | None:
+    """For ``repro reproduce PAPER --help``: the paper's studies (``--study NAME``) with their scale and title."""
+    from repro.papers import normalize, study_paths
+    from repro.studies.study import Study
+
+    try:
+        paths = study_paths(normalize(paper)) if paper else []
+    except ReproError:
+        return None
+    if not paths:
+        return None
+    lines = [f"studies of {normalize(paper)} (--study NAME; --scale S runs the study named S):"]
+    for path in paths:
+        study = Study.load(path)
+        lines.append(f"  {path.stem:<20} {study.scale:<6} {study.meta.get('title', study.name)}")
+    return "\n".join(lines)
+
+
+def build_parser(paper: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="repro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn, help_ in (("reproduce", cmd_reproduce, "run a study and judge its claims"),
                             ("report", cmd_report, "redraw a study's report from its cached results")):
-        p = sub.add_parser(name, help=help_)
+        p = sub.add_parser(name, help=help_, epilog=_studies_epilog(paper),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         _study_args(p)
         p.set_defaults(fn=fn)
         if name == "report":
@@ -260,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
             from repro.bench import main as bench_main
 
             return bench_main(argv[1:])
-        args = build_parser().parse_args(argv)
+        helped = argv[:1] in (["reproduce"], ["report"]) and ("-h" in argv or "--help" in argv)
+        paper = next((a for a in argv[1:] if not a.startswith("-")), None) if helped else None
+        args = build_parser(paper).parse_args(argv)
         return args.fn(args)
     except ReproError as err:  # a missing dataset, a bad key or value, an unknown paper: the message names the fix
         print(f"repro: error: {err}", file=sys.stderr)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Checkpoint
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 from repro.tracking import HISTORY_ROWS, history_rows
 
@@ -103,21 +103,24 @@ class RngState(pl.Callback):
             self._pending = None
 
 
-class RunCheckpoint(Checkpoint):
-    """``<dirpath>/last.ckpt`` every ``minutes`` of training (see the module docstring for when it is taken)."""
+class RunCheckpoint(ModelCheckpoint):
+    """``<dirpath>/last.ckpt`` every ``minutes`` of training and at its end (see the module docstring for when it is
+    taken). A ModelCheckpoint for the rest of Lightning (``ckpt_path="last"`` finds it, W&B uploads it) whose saving
+    hooks are these."""
 
     def __init__(self, dirpath: str | Path, minutes: float) -> None:
-        self.dirpath = Path(dirpath)
+        super().__init__(dirpath=dirpath, save_last=True, save_top_k=0)
         self.interval = minutes * 60
         self._last = time.monotonic()
         self._pending: dict | None = None
         self._rows: int | None = None
-        self.last_model_path = ""  # what W&B's checkpoint upload reads (WandbLogger.after_save_checkpoint)
-        self.current_score = None
 
     @property
-    def path(self) -> Path:
-        return self.dirpath / "last.ckpt"
+    def last_path(self) -> Path:
+        return Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        pass  # saves happen at batch and epoch ends only (ModelCheckpoint would save here)
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint[HISTORY_ROWS] = self._rows
@@ -140,7 +143,7 @@ class RunCheckpoint(Checkpoint):
 
             def write() -> None:
                 checkpoint[HISTORY_ROWS] = self._rows
-                trainer.strategy.save_checkpoint(checkpoint, self.path)
+                trainer.strategy.save_checkpoint(checkpoint, self.last_path)
                 trainer.strategy.barrier("RunCheckpoint")
 
             self._save(trainer, write)
@@ -148,12 +151,12 @@ class RunCheckpoint(Checkpoint):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._pending = None
         if not trainer.sanity_checking and self._due(trainer):
-            self._save(trainer, lambda: trainer.save_checkpoint(self.path))
+            self._save(trainer, lambda: trainer.save_checkpoint(self.last_path))
 
     def on_train_end(self, trainer, pl_module) -> None:
         """The final weights, always (a short run has no other checkpoint; a rerun finds the fit done)."""
         self._pending = None
-        self._save(trainer, lambda: trainer.save_checkpoint(self.path))
+        self._save(trainer, lambda: trainer.save_checkpoint(self.last_path))
 
     def _save(self, trainer: pl.Trainer, write: Callable[[], Any]) -> None:
         """The history first (a kill between the two leaves a history that reaches the previous checkpoint), then
@@ -162,7 +165,8 @@ class RunCheckpoint(Checkpoint):
             logger.save()
         self._rows = history_rows(trainer)
         write()
-        self.last_model_path = str(self.path)
+        self.last_model_path = str(self.last_path)
+        self._last_global_step_saved = trainer.global_step
         for logger in trainer.loggers:
             logger.after_save_checkpoint(self)
         self._last = time.monotonic()

@@ -42,6 +42,27 @@ def test_unknown_paper_is_one_clear_error(capsys):
     assert "unknown paper 'double_dessert'" in err and "double_descent" in err and "Traceback" not in err
 
 
+def test_an_unknown_paper_or_study_is_reported_before_torch_is_imported():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys; from repro.cli import main; codes = [main(['reproduce', 'double_dessert']), "
+            "main(['report', 'double_descent', '--study', 'quik'])]; print(codes, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.strip() == "[2, 2] False", done.stderr
+
+
+def test_reproduce_help_lists_the_papers_studies_and_the_default_scale(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "ldam_drw", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "paper (the default)" in out
+    assert "studies of ldam_drw" in out and "quick quick LDAM-DRW vs ERM" in out
+
+
 def test_unknown_study_names_the_studies(capsys):
     assert main(["reproduce", "double_descent", "--study", "nope"]) == 2
     assert "quick" in capsys.readouterr().err
