@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from repro.atomic import write_text
+from repro.cli.args import finish, grid_overrides, parse_assignments, study_for, study_out_dir
 from repro.errors import ReproError
 
 __all__ = ["add_parsers", "add_reproduce_flags", "launch_or_none", "wandb_report"]
@@ -55,14 +56,13 @@ def wandb_report(study, rows, out_dir: Path) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from repro.cli import _grid_overrides, _out_dir, _study_for
     from repro.studies.sweep import points, sweep_config
 
-    study = _study_for(args)
+    study = study_for(args)
     study_arg = str(study.path) if args.study and args.study.endswith((".yaml", ".yml")) else study.path.stem
-    sweep = sweep_config(study, study_arg=study_arg, out=args.out, grid_overrides=_grid_overrides(args.grid),
+    sweep = sweep_config(study, study_arg=study_arg, out=args.out, grid_overrides=grid_overrides(args.grid),
                          settings=args.set or [])
-    path = Path(args.file) if args.file else _out_dir(args, study) / "sweep.yaml"
+    path = Path(args.file) if args.file else study_out_dir(args, study) / "sweep.yaml"
     write_text(path, yaml.safe_dump(sweep, sort_keys=False))
     print(f"sweep: {path} ({len(points(sweep))} grid points)\n"
           f"  wandb sweep {path}            # prints the sweep id\n"
@@ -73,29 +73,27 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_train_point(args) -> int:
-    from repro.cli import _out_dir, _parse_assignments, _study_for
     from repro.studies.sweep import train_point
 
-    study = _study_for(args)
+    study = study_for(args)
     try:
         point = json.loads(args.point)
     except ValueError as err:
         raise ReproError(f"--point takes the grid point as JSON ({{\"grid key\": value}}), got {args.point!r}") from err
-    result = train_point(study, _out_dir(args, study), point, threads=args.threads,
-                         cli_overrides=_parse_assignments(args.set, "--set"))
+    result = train_point(study, study_out_dir(args, study), point, threads=args.threads,
+                         cli_overrides=parse_assignments(args.set, "--set"))
     print(f"{result['name']}: {json.dumps(result['metrics'])}")
     return 0
 
 
 def cmd_collect(args) -> int:
-    from repro.cli import _finish, _grid_overrides, _out_dir, _parse_assignments, _study_for
     from repro.studies.collect import collect_offline, collect_online
     from repro.studies.runner import StudyRunner
 
-    study = _study_for(args)
-    out_dir = _out_dir(args, study)
-    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid),
-                         cli_overrides=_parse_assignments(args.set, "--set"))
+    study = study_for(args)
+    out_dir = study_out_dir(args, study)
+    runner = StudyRunner(study, out_dir, grid_overrides=grid_overrides(args.grid),
+                         cli_overrides=parse_assignments(args.set, "--set"))
     if args.source == "wandb":
         if not args.project:
             raise ReproError("--from wandb needs --project (and --entity unless it is your default)")
@@ -106,7 +104,7 @@ def cmd_collect(args) -> int:
     rows = runner.collect()
     if not rows:
         raise ReproError(f"no finished run of {study.paper} / {study.name} found in {args.source}")
-    return _finish(study, rows, out_dir)
+    return finish(study, rows, out_dir)
 
 
 def add_parsers(sub, common) -> None:
