@@ -227,3 +227,27 @@ def test_the_comparisons_fail_on_equal_arms_and_pass_on_the_effect(tmp_path):
     assert claims.best_not_below(effect, a=a, b=b, margin=0).passed
     r = claims.early_stopping_pays_off(effect, a=a, b=b)  # vanilla stops in the dip and keeps its dense round
     assert r.passed and r.values["ci"][0] >= 1
+
+
+def test_the_two_readings_of_he_et_al_s_symmetric_noise_match_their_code():
+    """original.py DEPARTURES, "label noise kind": ``symmetric`` is He et al.'s ``randomize_labels`` (base.py:61-67:
+    a fraction ε gets randint(C), which may keep the label), ``uniform_incorrect`` their ``symmetric_noisy_labels``
+    (base.py:79-85: P = (1 − ε) on the diagonal, ε / (C − 1) off it). Both written here from the quoted code."""
+    from repro.data.noise import transition_matrix
+
+    c, eps = 10, 0.2
+    randomize = (1 - eps) * np.eye(c) + eps * np.full((c, c), 1 / c)  # keep w.p. 1 − ε, else uniform over all C
+    symmetric = np.full((c, c), eps / (c - 1))
+    np.fill_diagonal(symmetric, 1 - eps)
+    assert np.allclose(transition_matrix(c, eps, "symmetric").numpy(), randomize)
+    assert np.allclose(transition_matrix(c, eps, "uniform_incorrect").numpy(), symmetric)
+    assert 1 - np.diag(randomize).mean() == pytest.approx(0.18)  # 18% wrong at 20%
+
+
+def test_the_teacher_is_the_test_selected_round_as_the_original_allows():
+    """original.py: DSD²'s teacher is a checkpoint picked by test accuracy; both paper configs say so."""
+    from repro.papers.sparse_double_descent.original import ORIGINAL
+
+    for study in ("paper.yaml", "paper_dsd2.yaml"):
+        (value,) = [v for v in ORIGINAL[study] if v.key == "model.init_args.best_metric"]
+        assert value.value == "test/accuracy" and "--path_to_teacher_model" in value.source
