@@ -150,7 +150,9 @@ def peak_grows_with(rows, *, x, by, metric="test/error", search=None, first_min_
     """Peak height (peak − first minimum before it) grows with ``by`` (e.g. label noise): the smallest step in
     height from one level to the next has a 95% interval over seeds (resampled seeds, mean curves) strictly above
     ``min_increase``. Equal levels (a flat ordering) fail."""
-    levels = sorted({r[by] for r in rows})
+    levels = sorted({r[by] for r in rows if by in r})
+    if len(levels) < 2:  # e.g. a --grid subset of one level: nothing to compare, the claim is not run
+        raise MissingRuns(f"peak_grows_with: needs two levels of {by!r}, the results have {levels}")
     samples = [_by_seed(rows, x, metric, {by: level}) for level in levels]
     n = min(len(v) for _, v in samples)
     xs = samples[0][0]
@@ -172,7 +174,7 @@ def peak_grows_with(rows, *, x, by, metric="test/error", search=None, first_min_
 
     h = heights(stacked)
     iv = seed_interval(stacked, statistic=smallest_step)
-    ok = len(levels) > 1 and np.isfinite(iv.low) and iv.low > min_increase
+    ok = bool(np.isfinite(iv.low) and iv.low > min_increase)
     return ClaimResult(
         name or f"peak grows with {by}", f"smallest step in peak height along {by} > {min_increase:g} (95% CI over "
         "seeds)", ", ".join(f"{by}={lv:g}: {v:.3f}" for lv, v in zip(levels, h, strict=True))

@@ -151,6 +151,10 @@ def test_peak_grows_with_fails_on_equal_levels_and_passes_on_growth():
     growing = _noisy([0.30, 0.18, 0.20, 0.22, 0.18, 0.15], label_noise=0.0) + _noisy(
         [0.30, 0.18, 0.25, 0.40, 0.30, 0.15], label_noise=0.2)
     assert peak_grows_with(growing, x="width", by="label_noise", first_min_from=6).passed
+    from repro.studies.results import MissingRuns
+
+    with pytest.raises(MissingRuns, match="two levels"):  # a --grid subset of one level: NOT RUN, not FAIL
+        peak_grows_with(_noisy([0.2] * 6, label_noise=0.2), x="width", by="label_noise")
 
 
 def test_epochwise_claims_fail_on_flat_histories_and_pass_on_the_effect(tmp_path):
