@@ -29,17 +29,16 @@ def test_the_report_has_the_paper_layout_and_both_figures(results):
 
 @pytest.fixture(scope="module")
 def no_noise(tmp_path_factory):
-    """The no_noise control at N = 0.4 on the three seeds (12 runs): its must_fail claims that need only
-    that level are judged; the N = 0.6 one is not run here (the robustness check runs the whole control)."""
+    """The no_noise control (its own grid: N = 0.4 and 0.6, the labels of noise-free runs) on seeds 0 and 1: 16
+    runs; the robustness check runs it on all three seeds."""
     out = tmp_path_factory.mktemp("loss_correction_no_noise")
     reproduce_quick(out, "loss_correction", "--study", "quick", "--control", "no_noise",
-                    "--grid", "data.init_args.label_noise=[0.4]")
+                    "--grid", "seed_everything=[0,1]")
     return {c["name"]: c for c in claims_of(out / "loss_correction" / "quick" / "controls" / "no_noise")}
 
 
-def test_without_label_noise_no_correction_beats_cross_entropy_or_another(no_noise):
-    for name in ("forward with T̂ beats cross-entropy by >= 2 points at N = 0.4",
-                 "forward beats backward by >= 1 point with the true T, at every N"):
-        assert not no_noise[name]["passed"], no_noise[name]
+def test_without_label_noise_no_claim_holds(no_noise):
+    assert len(no_noise) == 2 and not any(c["passed"] for c in no_noise.values()), no_noise
     # T = I: forward and backward with the true T are the same loss, so their runs are the same runs
-    assert no_noise["forward beats backward by >= 1 point with the true T, at every N"]["values"]["ci"] == [0.0, 0.0]
+    judged = no_noise["forward beats backward by >= 1 point with the true T, at every N"]
+    assert judged["values"]["ci"] == [0.0, 0.0], judged
