@@ -2,8 +2,8 @@
 
 One registry (``SOURCES``: name → facts + loader, ``registry.py``), one module per family of sources, each
 registering its own: torchvision downloads (cifar10, cifar100, svhn, mnist), fashion_mnist, digits, mnist1d,
-imdb, two_moons, separable_2d, and clothing1m (a file list, streamed). A new family is one more module that
-calls ``register``.
+imdb, two_moons, separable_2d, the block datasets
+(lms5, ms57, ...), and clothing1m (a file list, streamed). A new family is one more module that calls ``register``.
 """
 
 from repro.data.sources import (  # noqa: F401 (each registers its sources)
@@ -13,6 +13,7 @@ from repro.data.sources import (  # noqa: F401 (each registers its sources)
     imdb,
     mnist1d,
     separable,
+    slabs,
     torchvision_sets,
     two_moons,
 )
