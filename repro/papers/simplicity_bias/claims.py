@@ -13,15 +13,16 @@ def _span(v: np.ndarray) -> str:
     return f"{v.mean():.3f} [{v.min():.3f}, {v.max():.3f}]"
 
 
-def extreme_sb(rows, *, s_band=(0.45, 0.55), sc_min=0.99, where=None, name=None) -> ClaimResult:
+def extreme_sb(rows, *, s_band=(0.45, 0.55), sc_min=0.99, where=None, paper=None, name=None) -> ClaimResult:
     """Every model ignores S^c and relies on S alone: S-randomized AUC within ``s_band`` and S^c-randomized AUC
-    ≥ ``sc_min`` (mean [min, max] over the models shown)."""
+    ≥ ``sc_min`` (mean [min, max] over the models shown; ``paper``: the paper's values, shown beside)."""
     s = values_of(rows, "test/auc_s_rand", where, "extreme_sb")
     sc = values_of(rows, "test/auc_sc_rand", where, "extreme_sb")
     lo, hi = s_band
     ok = bool(((s >= lo) & (s <= hi)).all() and (sc >= sc_min).all())
     return ClaimResult(name or "extreme simplicity bias",
-                       f"S-randomized AUC in [{lo:g}, {hi:g}] and S^c-randomized AUC ≥ {sc_min:g}, every model",
+                       f"S-randomized AUC in [{lo:g}, {hi:g}] and S^c-randomized AUC ≥ {sc_min:g}, every model"
+                       + (f" (paper: {paper})" if paper else ""),
                        f"S-rand {_span(s)}; S^c-rand {_span(sc)} ({len(s)} models)", ok,
                        {"s_rand": s.tolist(), "sc_rand": sc.tolist()})
 
@@ -39,8 +40,9 @@ def logit_invariance(rows, *, sc_max=0.05, s_min=0.4, where=None, name=None) -> 
                        {"ks_sc_rand": sc.tolist(), "ks_s_rand": s.tolist()})
 
 
-def every_model_at_least(rows, *, metric, value, where=None, name=None) -> ClaimResult:
-    """``metric`` ≥ ``value`` for every model (mean [min, max] shown)."""
+def every_model_at_least(rows, *, metric, value, where=None, paper=None, name=None) -> ClaimResult:
+    """``metric`` ≥ ``value`` for every model (mean [min, max] shown; ``paper``: the paper's value, shown beside)."""
     v = values_of(rows, metric, where, "every_model_at_least")
-    return ClaimResult(name or f"{metric} ≥ {value:g} for every model", f"{metric} ≥ {value:g}, every model",
+    return ClaimResult(name or f"{metric} ≥ {value:g} for every model",
+                       f"{metric} ≥ {value:g}, every model" + (f" (paper: {paper})" if paper else ""),
                        f"{_span(v)} ({len(v)} models)", bool((v >= value).all()), {"values": v.tolist()})
