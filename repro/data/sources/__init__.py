@@ -3,7 +3,8 @@
 One registry (``SOURCES``: name → facts + loader, ``registry.py``), one module per family of sources, each
 registering its own: torchvision downloads (cifar10, cifar100, svhn, mnist), fashion_mnist, digits, mnist1d,
 imdb, two_moons, separable_2d, the block datasets
-(lms5, ms57, ...), and clothing1m (a file list, streamed). A new family is one more module that calls ``register``.
+(lms5, ms57, ...), two image sources stacked (mnist_cifar), and clothing1m (a file list, streamed). A new
+family is one more module that calls ``register``.
 """
 
 from repro.data.sources import (  # noqa: F401 (each registers its sources)
@@ -14,6 +15,7 @@ from repro.data.sources import (  # noqa: F401 (each registers its sources)
     mnist1d,
     separable,
     slabs,
+    stacked_pairs,
     torchvision_sets,
     two_moons,
 )

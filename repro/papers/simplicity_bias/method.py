@@ -27,6 +27,7 @@ from repro.errors import ConfigValueError
 from repro.papers.simplicity_bias.randomized import (
     energy_share,
     randomize,
+    randomize_rows,
     score,
     score_stats,
     universal_perturbation,
@@ -123,18 +124,31 @@ class SimplicityBias(Classifier):
         """(M, N, C) logits of every member on the same inputs (N, d)."""
         return self.member_axis(self(x))
 
-    @torch.no_grad()
-    def evaluate_reliance(self, data) -> list[dict[str, float]]:
-        """Each member's metrics on the test split of ``data`` (a block source)."""
-        from repro.data.sources.slabs import block_rotation
+    def _randomized(self, data, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, tuple]:
+        """The original, S-randomized and S^c-randomized test inputs; the rotation and S of a block source (None
+        and () for two stacked image sources, where S is the top image)."""
+        from repro.data.sources.slabs import BLOCK_SETS, block_rotation
+        from repro.data.sources.stacked_pairs import STACKED_PAIRS
 
-        dtype = next(self.parameters()).dtype
-        x, y = data.splits["test"]["x"].to(dtype), data.splits["test"]["y"]
+        gen = torch.Generator().manual_seed(draw_seed(None, "randomize"))
+        if data.source in STACKED_PAIRS:
+            pair = STACKED_PAIRS[data.source]
+            return {"": x, "_s_rand": randomize_rows(x, pair.rows("top"), gen),
+                    "_sc_rand": randomize_rows(x, pair.rows("bottom"), gen)}, None, ()
+        if data.source not in BLOCK_SETS:
+            raise ConfigValueError(f"{type(self).__name__} evaluates block sources ({', '.join(BLOCK_SETS)}) and "
+                                   f"stacked image pairs ({', '.join(STACKED_PAIRS)}), got {data.source!r}")
         rotation, simple = block_rotation(data.source)
         complex_ = [c for c in range(x.shape[1]) if c not in simple]
-        gen = torch.Generator().manual_seed(draw_seed(None, "randomize"))
-        inputs = {"": x, "_s_rand": randomize(x, rotation, simple, gen),
-                  "_sc_rand": randomize(x, rotation, complex_, gen)}
+        return {"": x, "_s_rand": randomize(x, rotation, simple, gen),
+                "_sc_rand": randomize(x, rotation, complex_, gen)}, rotation, simple
+
+    @torch.no_grad()
+    def evaluate_reliance(self, data) -> list[dict[str, float]]:
+        """Each member's metrics on the test split of ``data`` (a block source or two stacked image sources)."""
+        dtype = next(self.parameters()).dtype
+        x, y = data.normalize(data.splits["test"]["x"]).to(dtype), data.splits["test"]["y"]
+        inputs, rotation, simple = self._randomized(data, x)
         logits = {k: self._forward_members(v) for k, v in inputs.items()}
         scores = {k: score(v).double().cpu().numpy() for k, v in logits.items()}
         labels = y.cpu().numpy()
@@ -148,9 +162,9 @@ class SimplicityBias(Classifier):
                 row.update({f"test/auc{key}": st["auc"], f"test/accuracy{key}": st["accuracy"],
                             f"test/ks{key}": st["ks"]})
             out.append(row)
-        if self.uap is not None:
+        if self.uap is not None and rotation is not None:
             self._add_uap(out, x, y, rotation, simple)
-        if self.trainer.state.fn == "validate" and self.trainer.is_global_zero:
+        if self.trainer.state.fn == "validate" and self.trainer.is_global_zero and rotation is not None:
             self._save_scores(scores, labels, x, rotation)
         for k in self.ensemble_sizes:
             accuracy = float((logits[""][:k].mean(0).argmax(-1) == y).float().mean())

@@ -1,5 +1,6 @@
 """S- and S^c-randomized evaluation, the score statistics and the universal adversarial perturbation.
 
+- ``randomize_rows``: for two stacked image sources, permute one source's image rows across test examples;
 - ``randomize``: permute the test rows of the chosen coordinates in the un-rotated basis (x·Qᵀ, one permutation
   shared by the chosen columns, then ·Q), so those coordinates become independent of y and of the rest while
   each keeps its marginal distribution;
@@ -24,7 +25,7 @@ from sklearn.metrics import roc_auc_score
 
 from repro.data.slabs import rotate, unrotate
 
-__all__ = ["energy_share", "randomize", "score", "score_stats", "universal_perturbation"]
+__all__ = ["energy_share", "randomize", "randomize_rows", "score", "score_stats", "universal_perturbation"]
 
 
 def randomize(x: torch.Tensor, rotation: torch.Tensor, coords: Sequence[int], generator: torch.Generator):
@@ -34,6 +35,14 @@ def randomize(x: torch.Tensor, rotation: torch.Tensor, coords: Sequence[int], ge
     idx = torch.as_tensor(list(coords), device=x.device)
     raw[:, idx] = raw[perm][:, idx]
     return rotate(raw, rotation).to(x.dtype)
+
+
+def randomize_rows(x: torch.Tensor, rows: slice, generator: torch.Generator) -> torch.Tensor:
+    """Images ``x`` (N, C, H, W) with the image rows ``rows`` (one stacked source) permuted across examples."""
+    out = x.clone()
+    perm = torch.randperm(len(x), generator=generator).to(x.device)
+    out[:, :, rows] = x[perm][:, :, rows]
+    return out
 
 
 def score(logits: torch.Tensor) -> torch.Tensor:

@@ -110,3 +110,15 @@ def test_training_stops_at_the_loss_threshold_and_logs_the_reliance_metrics(tmp_
 def test_bad_settings_are_clear_errors(kwargs, match):
     with pytest.raises(ReproError, match=match):
         SimplicityBias(lambda c, s: MLP(c, s), num_classes=2, in_shape=(50,), **kwargs)
+
+
+def test_randomize_rows_permutes_one_stacked_image_block_across_examples():
+    from repro.papers.simplicity_bias.randomized import randomize_rows
+
+    x = torch.arange(6, dtype=torch.float32).view(6, 1, 1, 1).expand(6, 3, 64, 32).clone()
+    x[:, :, 32:] += 100  # the bottom block of example i holds 100 + i
+    out = randomize_rows(x, slice(0, 32), torch.Generator().manual_seed(0))
+    assert torch.equal(out[:, :, 32:], x[:, :, 32:])  # the other block stays with its example
+    tops = out[:, 0, 0, 0]
+    assert sorted(tops.tolist()) == list(range(6)) and tops.tolist() != list(range(6))
+    assert (out[:, :, :32] == tops.view(6, 1, 1, 1)).all()  # whole blocks move together
