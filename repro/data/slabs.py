@@ -122,6 +122,8 @@ BLOCK_SETS = {
     "ms7": _set("slab7", "slab7"),
     "lms5_no_s": _set("noise", "slab5"),
     "ms57_no_s": _set("noise", "slab7"),  # also (noisy) LMS-7 without S
+    "lms5_d250_no_s": _set("noise", "slab5", 250),
+    "ms57_d250_no_s": _set("noise", "slab7", 250),
     "lsn": BlockSet(("sign", "half_sign") + ("gauss",) * 48, (0,)),
 }
 

@@ -46,3 +46,30 @@ def every_model_at_least(rows, *, metric, value, where=None, paper=None, name=No
     return ClaimResult(name or f"{metric} ≥ {value:g} for every model",
                        f"{metric} ≥ {value:g}, every model" + (f" (paper: {paper})" if paper else ""),
                        f"{_span(v)} ({len(v)} models)", bool((v >= value).all()), {"values": v.tolist()})
+
+
+def every_model_within(rows, *, metric, low, high, where=None, paper=None, name=None) -> ClaimResult:
+    """``metric`` within [``low``, ``high``] for every model (mean [min, max] shown; ``paper``: the paper's value)."""
+    v = values_of(rows, metric, where, "every_model_within")
+    return ClaimResult(name or f"{metric} in [{low:g}, {high:g}] for every model",
+                       f"{metric} in [{low:g}, {high:g}], every model" + (f" (paper: {paper})" if paper else ""),
+                       f"{_span(v)} ({len(v)} models)", bool(((v >= low) & (v <= high)).all()),
+                       {"values": v.tolist()})
+
+
+def ensemble_gain(rows, *, size, at_least=None, at_most=None, where=None, paper=None, name=None) -> ClaimResult:
+    """Test accuracy of the ensemble of ``size`` stacked members minus the mean accuracy of its members, per
+    stacked run: ≥ ``at_least`` (ensembles help), or with ``at_most`` its size stays ≤ ``at_most`` (they do not)."""
+    chosen = [r for r in rows if f"test/ensemble{size}_accuracy" in r]
+    ens = values_of(chosen, f"test/ensemble{size}_accuracy", where, "ensemble_gain")
+    single = values_of(chosen, "test/accuracy", where, "ensemble_gain")
+    gain = float(ens.mean() - single.mean())  # every member row carries its run's ensemble accuracy
+    if (at_least is None) == (at_most is None):
+        raise ValueError("ensemble_gain: give exactly one of at_least and at_most")
+    ok = gain >= at_least if at_least is not None else abs(gain) <= at_most
+    expected = (f"ensemble of {size} − single ≥ {at_least:g}" if at_least is not None
+                else f"|ensemble of {size} − single| ≤ {at_most:g}") + (f" (paper: {paper})" if paper else "")
+    return ClaimResult(name or f"ensembles of {size}", expected,
+                       f"single {single.mean():.3f} [{single.min():.3f}, {single.max():.3f}], ensemble "
+                       f"{ens.mean():.3f} (gain {gain:+.3f})", bool(ok),
+                       {"single": float(single.mean()), "ensemble": float(ens.mean()), "gain": gain})

@@ -54,3 +54,24 @@ def test_every_model_at_least_judges_each_model():
 def test_missing_metric_is_missing_runs():
     with pytest.raises(MissingRuns):
         extreme_sb([{"seed": 0, "test/accuracy": 1.0}])
+
+
+def test_every_model_within_fails_outside_the_band():
+    from repro.papers.simplicity_bias.claims import every_model_within
+
+    plateau = models(**{"test/accuracy": [0.945, 0.948, 0.941]})
+    assert every_model_within(plateau, metric="test/accuracy", low=0.93, high=0.96).passed
+    learned = models(**{"test/accuracy": [0.999, 0.995, 0.947]})  # a model that used S^c
+    assert not every_model_within(learned, metric="test/accuracy", low=0.93, high=0.96).passed
+
+
+def test_ensemble_gain_on_a_constructed_gain_and_on_none():
+    from repro.papers.simplicity_bias.claims import ensemble_gain
+
+    helps = models(**{"test/accuracy": [0.74, 0.76, 0.75], "test/ensemble10_accuracy": [0.93] * 3})
+    none = models(**{"test/accuracy": [0.74, 0.76, 0.75], "test/ensemble10_accuracy": [0.755] * 3})
+    assert ensemble_gain(helps, size=10, at_least=0.10).passed
+    assert ensemble_gain(helps, size=10, at_least=0.10).values["gain"] == pytest.approx(0.18)
+    assert not ensemble_gain(none, size=10, at_least=0.10).passed
+    assert ensemble_gain(none, size=10, at_most=0.03).passed
+    assert not ensemble_gain(helps, size=10, at_most=0.03).passed
