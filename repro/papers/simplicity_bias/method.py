@@ -17,6 +17,7 @@ Stacked members (``stack_seeds``) stop one by one: a member whose epoch loss fel
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,7 +48,8 @@ class SimplicityBias(Classifier):
             ``trainer.max_epochs``).
         uap: settings of the ℓ2 universal adversarial perturbation (``eps``, ``lr``, ``steps`` per batch,
             ``epochs`` over the test set, ``batch_size``); ``None`` skips it.
-        ensemble_sizes: also log the test accuracy of the ensemble of the first k stacked members, for each k.
+        ensemble_sizes: also log the test accuracy of the ensemble of the first k stacked members, for each k
+            (sizes beyond the stack are skipped, with a warning).
         **kwargs: :class:`~repro.training.classifier.Classifier` arguments.
 
     Logged per model (``member<i>/`` for a stack) at each validation pass: ``test/auc``, ``test/auc_s_rand``,
@@ -65,10 +67,12 @@ class SimplicityBias(Classifier):
             raise ConfigValueError(f"model.init_args.stop_loss must be > 0 (or null), got {stop_loss}")
         if uap is not None and set(uap) != UAP_KEYS:
             raise ConfigValueError(f"model.init_args.uap needs exactly the keys {sorted(UAP_KEYS)}, got {sorted(uap)}")
-        bad = [k for k in ensemble_sizes if not 1 <= k <= self.num_members]
+        bad = [k for k in ensemble_sizes if k < 1]
         if bad:
-            raise ConfigValueError(f"model.init_args.ensemble_sizes {bad}: an ensemble takes 1..{self.num_members} "
-                                   "stacked members (model.init_args.stack_seeds)")
+            raise ConfigValueError(f"model.init_args.ensemble_sizes {bad}: an ensemble takes at least one member")
+        if any(k > self.num_members for k in ensemble_sizes):  # e.g. a one-seed smoke run of a stacked study
+            warnings.warn(f"model.init_args.ensemble_sizes {list(ensemble_sizes)}: only sizes up to the "
+                          f"{self.num_members} stacked member(s) are evaluated", stacklevel=2)
         self.stop_loss = stop_loss
         self.uap = dict(uap) if uap is not None else None
         self.ensemble_sizes = [int(k) for k in ensemble_sizes]
@@ -166,7 +170,7 @@ class SimplicityBias(Classifier):
             self._add_uap(out, x, y, rotation, simple)
         if self.trainer.state.fn == "validate" and self.trainer.is_global_zero and rotation is not None:
             self._save_scores(scores, labels, x, rotation)
-        for k in self.ensemble_sizes:
+        for k in (k for k in self.ensemble_sizes if k <= self.num_members):
             accuracy = float((logits[""][:k].mean(0).argmax(-1) == y).float().mean())
             for row in out:
                 row[f"test/ensemble{k}_accuracy"] = accuracy

@@ -105,7 +105,7 @@ def test_training_stops_at_the_loss_threshold_and_logs_the_reliance_metrics(tmp_
 @pytest.mark.parametrize("kwargs, match", [
     (dict(stop_loss=0.0), "stop_loss"),
     (dict(uap={"eps": 1.0}), "uap needs exactly"),
-    (dict(ensemble_sizes=[3], stack_seeds=[0, 1]), "ensemble_sizes"),
+    (dict(ensemble_sizes=[0], stack_seeds=[0, 1]), "ensemble_sizes"),
 ])
 def test_bad_settings_are_clear_errors(kwargs, match):
     with pytest.raises(ReproError, match=match):
