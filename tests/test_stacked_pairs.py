@@ -74,3 +74,21 @@ def test_the_study_stops_at_once_naming_the_files(tmp_path):
     assert "MNIST/raw/" in done.stderr and "cifar-10-batches-py" in done.stderr
     assert not (tmp_path / "out" / "simplicity_bias" / "mnist_cifar" / "runs").exists() or not any(
         (tmp_path / "out" / "simplicity_bias" / "mnist_cifar" / "runs").glob("*/result.json"))
+
+
+def test_the_simplicity_bias_module_randomizes_the_stacked_blocks(root, tmp_path):
+    import pytorch_lightning as pl
+
+    from repro.models.mlp import MLP
+    from repro.papers.simplicity_bias.method import SimplicityBias
+
+    pl.seed_everything(0)
+    dm = TensorDataModule("mnist_cifar", root=str(root), download=False, batch_size=8, eval_splits=("test",))
+    model = SimplicityBias(lambda c, s: MLP(c, s, width=8), num_classes=2, in_shape=(3, 64, 32))
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=tmp_path)
+    trainer.validate(model, datamodule=dm, verbose=False)
+    m = trainer.callback_metrics
+    for key in ("test/auc", "test/auc_s_rand", "test/auc_sc_rand", "test/ks_s_rand", "test/ks_sc_rand"):
+        assert 0.0 <= float(m[key]) <= 1.0
+    assert float(m["test/ks_s_rand"]) > 0 and float(m["test/ks_sc_rand"]) > 0  # both blocks moved the scores
