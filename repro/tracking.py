@@ -234,6 +234,8 @@ def manifest() -> dict:
         "device": device,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "torch_threads": torch.get_num_threads(),
+        # the same seed on another CPU capability draws other initial weights (torch's vectorised RNG kernels)
+        "cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
         "command": sys.argv,
     }
 

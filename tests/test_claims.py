@@ -13,9 +13,11 @@ from repro.studies.claims import (
     close,
     evaluate,
     exceeds_on_all,
+    exit_status,
     gain_largest_at,
     less_than,
     ratio_at_most,
+    summary,
     within,
     within_table,
 )
@@ -75,18 +77,23 @@ def test_a_claim_whose_runs_were_not_run_is_reported_not_raised():
               "b": {"method": "ERM"}}]
     results = evaluate(specs, rows)
     assert [r.name for r in results] == ["new below ERM", "new fits", "tail gains"]
-    assert all(not r.passed and r.measured.startswith("not evaluated") and "new" in r.measured for r in results)
+    assert all(r.not_run and r.verdict == "NOT RUN" and r.measured.startswith("not run") and "new" in r.measured
+               for r in results)
+    assert exit_status(results) == 0 and summary(results) == "0/3 claims passed, 3 not run (outside the --grid subset)"
+    assert exit_status([*results, less_than(rows, metric="err", a={"method": "ERM"}, b={"method": "ERM"})]) == 1
 
 
 def test_less_than_per_seed_fails_when_one_seed_misses_the_margin():
-    # seed means: a = 0.20, b = 0.30 (gap 0.10 ≥ 0.05), but seed 1's own gap is 0.02
-    table = [{"m": "A", "seed": 0, "e": 0.15}, {"m": "A", "seed": 1, "e": 0.25},
-             {"m": "B", "seed": 0, "e": 0.33}, {"m": "B", "seed": 1, "e": 0.27}]
+    # per-seed gaps 0.20 × 5 and 0.02: the interval of the mean gap clears 0.05, seed 5's own gap does not
+    gaps = [0.2, 0.2, 0.2, 0.2, 0.2, 0.02]
+    table = [{"m": "A", "seed": s, "e": 0.1} for s in range(6)]
+    table += [{"m": "B", "seed": s, "e": 0.1 + g} for s, g in enumerate(gaps)]
     mean_only = less_than(table, metric="e", a={"m": "A"}, b={"m": "B"}, margin=0.05)
     per_seed = less_than(table, metric="e", a={"m": "A"}, b={"m": "B"}, margin=0.05, per_seed=True)
     assert mean_only.passed and not per_seed.passed
-    assert per_seed.values["gaps"] == pytest.approx([0.18, 0.02])
-    assert per_seed.expected == "B − A ≥ 0.05 for every seed" and "+0.180, +0.020" in per_seed.measured
+    assert mean_only.values["ci"][0] >= 0.05 and mean_only.values["n"] == 6
+    assert per_seed.values["gaps"] == pytest.approx(gaps)
+    assert per_seed.expected == "B − A ≥ 0.05 over the 95% CI and for every seed" and "+0.020" in per_seed.measured
 
 
 def test_within_table_checks_every_cell_with_its_tolerance():
@@ -102,13 +109,17 @@ def test_within_table_checks_every_cell_with_its_tolerance():
     assert not tight.passed and tight.values["misses"] == ["ERM c100 100: 60.00 vs 61.2"]
     [missing] = evaluate([{"type": "within_table", "metric": "err", "rows_key": "method", "columns": ["source"],
                            "values": {"OLD": {"c10": 1.0}}, "tolerance": 1.0}], rows)
-    assert missing.measured.startswith("not evaluated")
+    assert missing.verdict == "NOT RUN"
 
 
 def test_ratio_at_most_against_hand_computed_means():
-    table = [{"m": "new", "ece": v} for v in (0.010, 0.012)] + [{"m": "old", "ece": v} for v in (0.020, 0.024)]
-    assert ratio_at_most(table, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.5).passed  # 0.011/0.022
-    assert not ratio_at_most(table, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.49).passed
+    table = [{"m": "new", "seed": s, "ece": v} for s, v in enumerate((0.010, 0.012, 0.011))]
+    table += [{"m": "old", "seed": s, "ece": v} for s, v in enumerate((0.030, 0.032, 0.031))]
+    ok = ratio_at_most(table, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.5)  # 0.5·old − new = +0.0045
+    assert ok.passed and ok.values["ratio"] == pytest.approx(0.011 / 0.031)
+    # per-seed gaps 0.005, 0.004, 0.0045: over 3 seeds the percentile interval spans their min..max
+    assert ok.values["effect"] == pytest.approx(0.0045) and ok.values["ci"] == pytest.approx([0.004, 0.005])
+    assert not ratio_at_most(table, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.35).passed  # −0.00015
     assert not ratio_at_most(table, metric="ece", a={"m": "old"}, b={"m": "new"}, factor=1.0).passed
     zero = [{"m": "new", "ece": 0.0}, {"m": "old", "ece": 0.0}]
     assert not ratio_at_most(zero, metric="ece", a={"m": "new"}, b={"m": "old"}, factor=0.5).passed

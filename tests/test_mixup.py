@@ -113,7 +113,10 @@ def _backbones():
 
 
 @pytest.mark.parametrize("name", ["mlp", "preact18", "wrn"])
-def test_lambda_one_and_zero_reproduce_the_unmixed_forward_exactly(name):
+def test_lambda_one_and_zero_reproduce_the_unmixed_forward(name):
+    """λ = 1 is the unmixed forward exactly; λ = 0 is the partner's forward up to float rounding: ``h(x)[perm]``
+    and ``h(x[perm])`` are the same matmul on reordered rows, which a CPU's kernels need not round alike (seen:
+    2.4e-7 on an AVX2 machine)."""
     net, shape = _backbones()[name]
     x = torch.randn(9, *shape, generator=torch.Generator().manual_seed(3))
     perm = torch.randperm(9, generator=torch.Generator().manual_seed(4))
@@ -123,7 +126,7 @@ def test_lambda_one_and_zero_reproduce_the_unmixed_forward_exactly(name):
             with mixed_at(module, perm, 1.0):
                 assert torch.equal(net(x), clean), f"λ = 1 at {stage} changed the forward"
             with mixed_at(module, perm, 0.0):
-                assert torch.equal(net(x), clean_perm), f"λ = 0 at {stage} is not the partner's forward"
+                torch.testing.assert_close(net(x), clean_perm, msg=f"λ = 0 at {stage} is not the partner's forward")
         assert torch.equal(net(mix_pairs(x, perm, 1.0)), clean) and torch.equal(net(mix_pairs(x, perm, 0.0)),
                                                                                  clean_perm)
 

@@ -1,5 +1,5 @@
-"""The robustness check: its three conditions, the perturbation's measured effect, the three-way table, and one
-real end-to-end run on a tiny study."""
+"""The robustness check: its conditions (seeds, disjoint seeds, another CPU or another perturbation, negative
+controls), the perturbation's measured effect, the table, and one real end-to-end run on a tiny study."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _study(tmp_path: Path, quick_yaml: Path, **study_meta) -> Study:
     raw["claims"] = [{"type": "less_than", "name": "wide beats narrow", "metric": "train/error",
                       "a": {"width": 64}, "b": {"width": 4}, "margin": 0.01},
                      {"type": "at_most", "name": "narrow fits (cannot)", "metric": "train/error", "value": 0.01,
-                      "where": {"width": 4}}]
+                      "where": {"width": 4}, "no_control": "meant to fail: the checks need a claim that does not hold"}]
     path = tmp_path / "configs" / "double_descent" / "tiny.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw))
@@ -32,13 +32,30 @@ def _study(tmp_path: Path, quick_yaml: Path, **study_meta) -> Study:
 
 
 def test_conditions_replace_the_seed_axis_and_perturb(tmp_path, quick_yaml):
-    study = _study(tmp_path, quick_yaml)
+    study = _study(tmp_path, quick_yaml, robustness={"perturbation": {"threads": 2}})
     primary, disjoint, perturbed = conditions(study, tmp_path / "out", threads=1)
     assert seed_axis(study) == ("grid", [0, 1])
     assert primary.out_dir == tmp_path / "out" and primary.grid == {}
     assert disjoint.grid == {"seed_everything": [100, 101]} and disjoint.out_dir.name == "disjoint_seeds"
     assert perturbed.threads == 2 and perturbed.workers == 1 and "2 torch threads" in perturbed.label
-    assert conditions(study, tmp_path / "out", threads=4)[2].threads == 1  # always another count than the primary's
+
+
+def test_the_default_perturbation_is_another_cpu_capability(tmp_path, quick_yaml, monkeypatch):
+    import repro.studies.robustness as robustness
+
+    study = _study(tmp_path, quick_yaml)
+    monkeypatch.setattr(robustness, "cpu_capability", lambda: "AVX2")
+    perturbed = conditions(study, tmp_path, threads=1)[2]
+    assert perturbed.env == {"ATEN_CPU_CAPABILITY": "default"} and perturbed.settings == {}
+    assert "another CPU" in perturbed.label and "AVX2" in perturbed.label
+    monkeypatch.setattr(robustness, "cpu_capability", lambda: "DEFAULT")  # a machine already on the default kernels
+    with pytest.raises(ReproError, match="already runs with CPU capability DEFAULT"):
+        conditions(study, tmp_path, threads=1)
+    study.meta["robustness"] = {"perturbation": {"cpu": "avx2"}}
+    assert conditions(study, tmp_path, threads=1)[2].env == {"ATEN_CPU_CAPABILITY": "avx2"}
+    study.meta["robustness"] = {"perturbation": {"cpu": "sse9"}}
+    with pytest.raises(ReproError, match="must be one of"):
+        conditions(study, tmp_path, threads=1)
 
 
 def test_stacked_seeds_float64_and_jitter(tmp_path, quick_yaml):
@@ -90,19 +107,31 @@ def test_the_table_holds_only_when_every_condition_passes(tmp_path, quick_yaml):
     assert "changed nothing" in text  # a vacuous perturbation is said
 
 
-def test_end_to_end_three_conditions(tmp_path, quick_yaml, monkeypatch, capsys):
+# The tiny study's control: both arms at width 4, so "wide beats narrow" has no effect to find.
+SAME_WIDTH = {"why": "both arms the same width: no capacity gap",
+              "set": {"model.init_args.backbone.init_args.width": 4}, "must_fail": ["wide beats narrow"]}
+
+
+def test_end_to_end_every_condition_and_a_control(tmp_path, quick_yaml, monkeypatch, capsys):
     from repro.cli import main
 
-    study = _study(tmp_path, quick_yaml, robustness={"perturbation": {"jitter": 1e-6}})
+    study = _study(tmp_path, quick_yaml, controls={"same_width": SAME_WIDTH})
     monkeypatch.setenv("REPRO_CONFIGS", str(tmp_path / "configs"))
     code = main(["reproduce", "double_descent", "--study", "tiny", "--out", str(tmp_path / "out"), "--robustness",
                  "--workers", "1", "--threads", "1", "--no-progress"])
     out = tmp_path / "out" / "double_descent" / "tiny"
     report = json.loads((out / "robustness.json").read_text())
-    assert [c["name"] for c in report["conditions"]] == ["primary", "disjoint_seeds", "perturbed"]
+    assert [c["name"] for c in report["conditions"]] == ["primary", "disjoint_seeds", "perturbed",
+                                                         "control:same_width"]
     held = {c["claim"]: c["held"] for c in report["claims"]}
     assert held == {"wide beats narrow": True, "narrow fits (cannot)": False}
-    assert report["perturbation_effect"]["changed"] > 0  # jitter does move the numbers
+    wide = next(c for c in report["claims"] if c["claim"] == "wide beats narrow")
+    assert wide["control:same_width"]["control"] == "expected" and wide["control:same_width"]["verdict"] == "FAIL"
+    assert report["perturbation_effect"]["changed"] > 0  # another CPU's kernels do move the numbers
+    manifests = [json.loads(p.read_text()) for p in (out / "robustness" / "perturbed").rglob("manifest.json")]
+    assert manifests and {m["cpu_capability"] for m in manifests} == {"DEFAULT"}
+    assert {json.loads(p.read_text())["cpu_capability"] for p in (out / "runs").rglob("manifest.json")} != {"DEFAULT"}
+    assert "FAIL (expected)" in (out / "robustness.md").read_text()
     assert code == 1  # a claim failed
     disjoint = [json.loads(p.read_text()) for p in (out / "robustness" / "disjoint_seeds").rglob("result.json")]
     assert sorted(r["overrides"]["seed"] for r in disjoint) == [100, 100, 101, 101]

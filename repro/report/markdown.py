@@ -19,7 +19,7 @@ from rich.table import Table
 from repro.atomic import write_text
 from repro.errors import import_object
 from repro.report.figures import class_bars_figure, curve_figure, history_figure
-from repro.studies.claims import ClaimResult
+from repro.studies.claims import ClaimResult, summary
 from repro.studies.results import MissingRuns, curve
 
 __all__ = ["FIGURES", "draw_figures", "print_verdict", "verdict_table", "write_report"]
@@ -47,12 +47,15 @@ def draw_figures(study, rows: list[dict], out_dir: Path) -> list[Path]:
     return paths
 
 
+VERDICT_STYLE = {"PASS": "[green]PASS", "FAIL": "[red]FAIL", "NOT RUN": "[yellow]NOT RUN"}
+
+
 def verdict_table(claims: list[ClaimResult], title: str) -> Table:
     table = Table(title=title, show_lines=True)
     for col in ("claim", "expected", "measured", "verdict"):
         table.add_column(col, overflow="fold")
     for c in claims:
-        table.add_row(c.name, c.expected, c.measured, "[green]PASS" if c.passed else "[red]FAIL")
+        table.add_row(c.name, c.expected, c.measured, VERDICT_STYLE[c.verdict])
     return table
 
 
@@ -110,17 +113,23 @@ def _cell(text: str) -> str:
 
 
 def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Path,
-                 figures: list[Path]) -> Path:
+                 figures: list[Path], control=None) -> Path:
+    """report.md and claims.json of a study's results (``control``: the negative control they ran under)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    passed = sum(c.passed for c in claims)
     lines = [
-        f"# {study.paper} — {study.name} ({study.scale} scale)", "",
-        study.description, "",
-        f"Reproduce: `repro reproduce {study.paper} --study {study.path.stem}` "
-        f"(config `configs/{study.paper}/{study.path.name}`).", "",
+        f"# {study.paper} — {study.name} ({study.scale} scale)" + (f", control `{control.name}`" if control else ""),
+        "", study.description, "",
+        f"Reproduce: `repro reproduce {study.paper} --study {study.path.stem}"
+        + (f" --control {control.name}" if control else "") + f"` (config `configs/{study.paper}/{study.path.name}`).",
+        "",
     ]
+    if control is not None:
+        lines += [f"**Negative control** ({control.why}): {', '.join(f'{k}={v}' for k, v in control.settings.items())}"
+                  f"{' ' if control.settings and control.grid else ''}"
+                  f"{', '.join(f'{k}={v}' for k, v in control.grid.items())}. The paper predicts no effect here: "
+                  f"these claims must FAIL: {'; '.join(control.must_fail)}.", ""]
     if claims:
-        lines += [f"**Verdict: {passed}/{len(claims)} claims passed.**", "",
+        lines += [f"**Verdict: {summary(claims)}.**", "",
                   "| claim | expected | measured | verdict |", "|---|---|---|---|"]
     else:  # a study that shows what happens and asserts nothing (study.reported: true)
         lines += ["**Reported, not asserted: this study has no claims.**"]
@@ -136,12 +145,11 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
     if manifests and manifests[0].exists():
         m = json.loads(manifests[0].read_text())
         lines += ["## Provenance", "",
-                  f"git {m['git'].get('sha')} (dirty: {m['git'].get('dirty')}), device {m['device']}, "
+                  f"git {m['git'].get('sha')} (dirty: {m['git'].get('dirty')}), device {m['device']} "
+                  f"(CPU capability {m.get('cpu_capability', '?')}), "
                   f"torch {m['packages'].get('torch')}, lightning {m['packages'].get('pytorch-lightning')}. "
                   f"{len(rows)} runs; per-run configs, logs and W&B files under `runs/`.", ""]
     path = out_dir / "report.md"
     write_text(path, "\n".join(lines))
-    write_text(out_dir / "claims.json", json.dumps(
-        [{"name": c.name, "expected": c.expected, "measured": c.measured, "passed": c.passed, "values": c.values}
-         for c in claims], indent=2, default=float))
+    write_text(out_dir / "claims.json", json.dumps([c.as_json() for c in claims], indent=2, default=float))
     return path

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from repro.atomic import write_text
 from repro.report.markdown import _cell, _results_table
+from repro.studies.claims import summary
 from repro.studies.results import MissingRuns
 from repro.tracking import wandb_mode
 
@@ -63,7 +64,6 @@ def build_report(study, rows: list[dict], claims, *, entity: str = "", project: 
     import wandb_workspaces.reports.v2 as wr
 
     project = project or f"repro-{study.paper}"
-    passed = sum(c.passed for c in claims)
     verdict = ["| claim | expected | measured | verdict |", "|---|---|---|---|"]
     verdict += ["| " + " | ".join(_cell(v) for v in (c.name, c.expected, c.measured, c.verdict)) + " |"
                 for c in claims]
@@ -74,7 +74,7 @@ def build_report(study, rows: list[dict], claims, *, entity: str = "", project: 
     blocks = [
         wr.H1(f"{study.paper} — {study.name} ({study.scale} scale)"),
         wr.P(study.description or " "),
-        wr.H2(f"Verdict: {passed}/{len(claims)} claims passed"),
+        wr.H2(f"Verdict: {summary(claims)}"),
         wr.MarkdownBlock("\n".join(verdict)),
         wr.H2("Results (mean ± std over seeds)"),
         wr.MarkdownBlock("\n".join(table) or "(no results table for this study)"),

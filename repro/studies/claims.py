@@ -7,7 +7,10 @@ own claim types live in its package and are named by import path (``type: repro.
 
 The protocol: a claim is ``f(rows, **params) -> ClaimResult``. When the rows it needs are absent (a ``--grid``
 subset, a run that failed) it raises :class:`~repro.studies.results.MissingRuns` (``require`` does this), and
-the claim is reported "not evaluated" (a FAIL), never a crash.
+the claim's verdict is NOT RUN (neither PASS nor FAIL), never a crash.
+
+Comparison claims judge their effect against seed noise: the effect's bootstrap interval over seeds
+(:func:`repro.studies.stats.seed_interval`) must clear the margin.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy as np
 
 from repro.errors import ReproError, import_object
 from repro.studies.results import MissingRuns, select
+from repro.studies.stats import Interval, mean_difference_interval, paired_gaps, seed_interval
 
-__all__ = ["CLAIMS", "ClaimResult", "MissingRuns", "at_least", "at_most", "close", "evaluate", "exceeds_on_all",
-           "gain_largest_at", "less_than", "ratio_at_most", "require", "resolve_claim", "values_of", "within",
-           "within_table"]
+__all__ = ["CLAIMS", "ClaimResult", "MissingRuns", "at_least", "at_most", "close", "difference_interval", "evaluate",
+           "exceeds_on_all", "exit_status", "gain_largest_at", "less_than", "ratio_at_most", "require",
+           "resolve_claim", "summary", "values_of", "within", "within_table"]
 
 
 @dataclass
@@ -32,10 +36,15 @@ class ClaimResult:
     measured: str
     passed: bool
     values: dict
+    not_run: bool = False  # its runs are outside the study's --grid subset: neither PASS nor FAIL
 
     @property
     def verdict(self) -> str:
-        return "PASS" if self.passed else "FAIL"
+        return "NOT RUN" if self.not_run else "PASS" if self.passed else "FAIL"
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "expected": self.expected, "measured": self.measured, "passed": self.passed,
+                "verdict": self.verdict, "values": self.values}
 
 
 def require(rows: list[dict], where: dict | None, claim: str) -> list[dict]:
@@ -68,14 +77,27 @@ def within(rows, *, metric, value, tolerance, where=None, name=None) -> ClaimRes
                        {"mean": got})
 
 
+def difference_interval(rows, metric: str, a, b, claim: str) -> Interval:
+    """The interval over seeds of mean ``metric`` of rows ``b`` minus that of rows ``a``: of the per-seed gaps when
+    both have the same seeds (paired), else of the difference of the two groups' means, resampled separately."""
+    sa, sb = select(rows, a), select(rows, b)
+    ra, rb = values_of(rows, metric, a, claim), values_of(rows, metric, b, claim)
+    paired = paired_gaps(sa, sb, metric)
+    if paired is not None:
+        return seed_interval(paired[1])
+    return mean_difference_interval(ra, rb)
+
+
 def less_than(rows, *, metric, a, b, margin=0.0, per_seed=False, name=None) -> ClaimResult:
-    """Mean ``metric`` of rows ``a`` below that of rows ``b`` by at least ``margin`` (with ``per_seed``: for
-    every seed separately)."""
+    """Mean ``metric`` of rows ``a`` below that of rows ``b`` by at least ``margin``, judged on the interval of
+    the gap over seeds (``difference_interval``): its low end must reach ``margin`` (strictly above 0 when the
+    margin is 0). With ``per_seed``, every seed's own gap must reach it too."""
     ra, rb = values_of(rows, metric, a, "less_than"), values_of(rows, metric, b, "less_than")
     ma, mb = float(ra.mean()), float(rb.mean())
-    ok = mb - ma >= margin
-    measured = f"{ma:.3f} vs {mb:.3f} (gap {mb - ma:+.3f})"
-    values = {"a": ma, "b": mb}
+    iv = difference_interval(rows, metric, a, b, "less_than")
+    ok = iv.clears(margin) and (margin > 0 or iv.low > 0)
+    measured = f"{ma:.3f} vs {mb:.3f}, gap {iv.text()}"
+    values = {"a": ma, "b": mb, **iv.values()}
     if per_seed:
         sa, sb = select(rows, a), select(rows, b)
         seeds = sorted({r.get("seed") for r in sa} & {r.get("seed") for r in sb}, key=lambda v: (v is None, v))
@@ -84,7 +106,8 @@ def less_than(rows, *, metric, a, b, margin=0.0, per_seed=False, name=None) -> C
         ok = ok and bool(gaps) and all(g >= margin for g in gaps)
         measured += "; per seed " + ", ".join(f"{g:+.3f}" for g in gaps)
         values["gaps"] = gaps
-    expected = f"{where_text(b)} − {where_text(a)} ≥ {margin:g}" + (" for every seed" if per_seed else "")
+    expected = (f"{where_text(b)} − {where_text(a)} ≥ {margin:g} over the 95% CI"
+                + (" and for every seed" if per_seed else ""))
     return ClaimResult(name or f"{metric}: {a} < {b}", expected, measured, ok, values)
 
 
@@ -163,20 +186,23 @@ def within_table(rows, *, metric: str, rows_key: str, columns: list[str], values
 
 def ratio_at_most(rows, *, metric: str, a: dict, b: dict, factor: float, name: str | None = None) -> ClaimResult:
     """Mean ``metric`` of rows ``a`` ≤ ``factor`` × mean ``metric`` of rows ``b`` (e.g. an ECE at most half the
-    baseline's); a ``b`` mean ≤ 0 fails (the ratio is then meaningless)."""
+    baseline's), judged on the interval over seeds of ``factor``·b − a (paired per seed where the seeds match):
+    its low end must be > 0. A ``b`` mean ≤ 0 fails (the ratio is then meaningless)."""
     ma = float(values_of(rows, metric, a, "ratio_at_most").mean())
     mb = float(values_of(rows, metric, b, "ratio_at_most").mean())
     ratio = ma / mb if mb > 0 else float("inf")
+    scaled = [{**r, metric: factor * float(r[metric])} if r.get(metric) is not None else r for r in select(rows, b)]
+    iv = difference_interval([*select(rows, a), *scaled], metric, a, b, "ratio_at_most")
     return ClaimResult(name or f"{metric}: {_kv(a)} ≤ {factor:g} × {_kv(b)}",
-                       f"{metric}[{_kv(a)}] ≤ {factor:g} × {metric}[{_kv(b)}]",
-                       f"{ma:.4f} vs {mb:.4f} (×{ratio:.2f})", mb > 0 and ma <= factor * mb,
-                       {"a": ma, "b": mb, "ratio": ratio})
+                       f"{metric}[{_kv(a)}] ≤ {factor:g} × {metric}[{_kv(b)}] over the 95% CI",
+                       f"{ma:.4f} vs {mb:.4f} (×{ratio:.2f}); {factor:g}·b − a = {iv.text('+.4f')}",
+                       mb > 0 and iv.low > 0, {"a": ma, "b": mb, "ratio": ratio, **iv.values()})
 
 
 def exceeds_on_all(rows, *, metrics: list[str], a: dict, b: dict, margin: float = 0.0,
                    name: str | None = None) -> ClaimResult:
     """For every one of ``metrics``, the mean of rows ``a`` exceeds that of rows ``b`` by at least ``margin``
-    (strictly more when ``margin`` is 0): e.g. OOD AUROC and AUPR on every OOD set higher than a baseline's."""
+    (strictly more when ``margin`` is 0), judged on the interval over seeds of each gap (its low end)."""
     if not metrics:
         raise ReproError("claim exceeds_on_all: `metrics` must name at least one metric")
     if margin < 0:
@@ -185,12 +211,14 @@ def exceeds_on_all(rows, *, metrics: list[str], a: dict, b: dict, margin: float 
     for metric in metrics:
         ma = float(values_of(rows, metric, a, "exceeds_on_all").mean())
         mb = float(values_of(rows, metric, b, "exceeds_on_all").mean())
-        gaps[metric] = (ma, mb, ma - mb)
-    ok = all(g > 0 and g >= margin for _, _, g in gaps.values())
-    measured = ", ".join(f"{m}: {ma:.3f} vs {mb:.3f} ({g:+.3f})" for m, (ma, mb, g) in gaps.items())
-    expected = f"{_kv(a)} − {_kv(b)} {'≥' if margin else '>'} {margin:g} on each of {len(metrics)} metrics"
+        gaps[metric] = (ma, mb, difference_interval(rows, metric, b, a, "exceeds_on_all"))
+    ok = all(iv.low > 0 and iv.low >= margin for _, _, iv in gaps.values())
+    measured = ", ".join(f"{m}: {ma:.3f} vs {mb:.3f} ({iv.text()})" for m, (ma, mb, iv) in gaps.items())
+    expected = (f"{_kv(a)} − {_kv(b)} {'≥' if margin else '>'} {margin:g} on each of {len(metrics)} metrics "
+                "over the 95% CI")
     return ClaimResult(name or f"{_kv(a)} above {_kv(b)} on {', '.join(metrics)}", expected, measured, ok,
-                       {m: g for m, (_, _, g) in gaps.items()})
+                       {m: iv.estimate for m, (_, _, iv) in gaps.items()}
+                       | {f"{m}/ci": [iv.low, iv.high] for m, (_, _, iv) in gaps.items()})
 
 
 CLAIMS: dict[str, Callable[..., ClaimResult]] = {
@@ -211,13 +239,17 @@ def resolve_claim(kind) -> Callable[..., ClaimResult]:
                      "such as repro.papers.<paper>.claims.<function>")
 
 
+# Keys of a claim's YAML entry that describe it for the study, not arguments of its function.
+STUDY_KEYS = ("type", "no_control")
+
+
 def evaluate(claims: list[dict], rows: list[dict], *, x: str | None = None) -> list[ClaimResult]:
     """Evaluate a study's claims; ``x`` (the study's axis) is the default for claims that take one. A claim
-    whose runs are missing is reported as not evaluated (FAIL)."""
+    whose runs are missing (outside a ``--grid`` subset, or failed) is NOT RUN."""
     results = []
     for spec in claims:
-        spec = dict(spec)
-        kind = spec.pop("type", None)
+        kind = spec.get("type")
+        spec = {k: v for k, v in spec.items() if k not in STUDY_KEYS}
         fn = resolve_claim(kind)
         if x is not None and "x" in fn.__code__.co_varnames and "x" not in spec:
             spec["x"] = x
@@ -225,7 +257,21 @@ def evaluate(claims: list[dict], rows: list[dict], *, x: str | None = None) -> l
             results.append(fn(rows, **spec))
         except MissingRuns as err:
             name = spec.get("name") or kind
-            results.append(ClaimResult(name, "(needs runs that were not run)", f"not evaluated: {err}", False, {}))
+            results.append(ClaimResult(name, "(needs runs that were not run)", f"not run: {err}", False, {},
+                                       not_run=True))
         except TypeError as err:
             raise ReproError(f"claim {kind}: {err}") from err
     return results
+
+
+def summary(results: list[ClaimResult]) -> str:
+    """``3/4 claims passed, 1 not run`` (NOT RUN claims are neither passed nor failed)."""
+    passed = sum(r.verdict == "PASS" for r in results)
+    not_run = sum(r.not_run for r in results)
+    return f"{passed}/{len(results)} claims passed" + (f", {not_run} not run (outside the --grid subset)"
+                                                        if not_run else "")
+
+
+def exit_status(results: list[ClaimResult]) -> int:
+    """0 when no claim FAILED (NOT RUN claims do not fail a study), else 1."""
+    return 1 if any(r.verdict == "FAIL" for r in results) else 0

@@ -47,9 +47,11 @@ class StudyRunner:
 
     def __init__(self, study: Study, out_dir: str | Path, *, workers: int | None = None, threads: int | None = None,
                  grid_overrides: dict[str, list] | None = None, cli_overrides: dict[str, Any] | None = None,
-                 processes: bool = False):
+                 processes: bool = False, env: dict[str, str] | None = None):
         self.study = study
-        self.processes = processes  # worker processes even for one worker (a thread count of their own)
+        self.env = dict(env or {})  # for the worker processes (e.g. ATEN_CPU_CAPABILITY, read at torch's import)
+        # worker processes even for one worker (a thread count or an environment of their own)
+        self.processes = processes or bool(self.env)
         self.out_dir = Path(out_dir)
         cores = os.cpu_count() or 1
         self.workers = workers or int(study.meta.get("workers", 1))
@@ -176,10 +178,22 @@ class StudyRunner:
             self._failed(job, err, display)
 
     def _run_pool(self, pending: list[Job], display: StudyProgress) -> None:
-        ctx = mp.get_context("spawn")  # no fork after torch has started threads
         # Idle OpenMP threads spin by default: on a shared CPU, runs with several threads each then starve each other
         # (measured: 14× slower); passive waiting costs nothing when the cores are free. Inherited by the workers.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        saved = {key: os.environ.get(key) for key in self.env}
+        os.environ.update(self.env)  # the spawned workers inherit it; restored once they are gone
+        try:
+            self._run_pool_in_env(pending, display)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def _run_pool_in_env(self, pending: list[Job], display: StudyProgress) -> None:
+        ctx = mp.get_context("spawn")  # no fork after torch has started threads (and a fresh torch reads the env)
         waiting = list(pending)
         with ctx.Manager() as manager:
             events = manager.Queue()

@@ -5,12 +5,17 @@ three keys the single run ignores::
 
     study:  {paper, name, scale, description, x, figure ...}
     grid:   {model.init_args.backbone.init_args.width: [1, 2, 4], seed_everything: [0, 1, 2]}
-    claims: [{type: peak_exceeds_ends, ...}, ...]
+    claims: [{type: peak_exceeds_ends, name: ..., ...}, ...]
 
 A grid key maps to a list of values, or to named cases: ``method: {ERM: {model.init_args.loss: ce},
 CB-RS: {data.init_args.sampler: class_balanced}}`` sets each case's dotted keys together and records
 the case's name under the grid key (``method: CB-RS``), for rows of a paper's table that differ in
 more than one setting.
+
+``study.controls`` names negative controls: variants of the study (config overrides ``set``, grid axes ``grid``)
+where the paper's own reasoning predicts the effect is absent, each listing the claims that must FAIL there
+(``must_fail``). In a study with controls every claim has a ``name`` and is listed by a control, or says in
+``no_control`` why none can exist (see ``repro.studies.robustness``).
 
 Each grid point is a run; its results are cached under a hash of its resolved config, so rerunning
 a study only runs what is missing.
@@ -109,6 +114,67 @@ class RunSpec:
 
 
 @dataclass
+class Control:
+    """A negative control: the study under ``settings`` (dotted key → value) and ``grid`` (axes replaced), where
+    the paper predicts the effect of each claim in ``must_fail`` is absent."""
+
+    name: str
+    why: str
+    settings: dict[str, Any]
+    grid: dict[str, list]
+    must_fail: list[str]
+
+
+CONTROL_KEYS = ("why", "set", "grid", "must_fail")
+
+
+def parse_controls(path: Path, meta: dict, claims: list[dict]) -> list[Control]:
+    """``study.controls`` checked against the claims: every ``must_fail`` names a claim, every claim is some
+    control's or says ``no_control``; one :class:`ReproError` naming the fix otherwise."""
+    spec = meta.get("controls")
+    if spec is None:
+        return []
+    where = f"{path}: study.controls"
+    if not isinstance(spec, dict) or not spec:
+        raise ReproError(f"{where} must map control names to {{why, set, grid, must_fail}}, got {spec!r}")
+    names = [c.get("name") for c in claims]
+    if None in names:
+        raise ReproError(f"{path}: claims[{names.index(None)}] has no `name`; in a study with controls every claim "
+                         "is named (a control's must_fail lists claims by name)")
+    controls, covered = [], set()
+    for cname, body in spec.items():
+        if not isinstance(body, dict):
+            raise ReproError(f"{where}.{cname} must be a mapping {{why, set, grid, must_fail}}, got {body!r}")
+        unknown = sorted(set(body) - set(CONTROL_KEYS))
+        if unknown:
+            raise ReproError(f"{where}.{cname}: unknown keys {unknown}; a control has {', '.join(CONTROL_KEYS)}")
+        why, must_fail = body.get("why"), body.get("must_fail")
+        if not isinstance(why, str) or not why.strip():
+            raise ReproError(f"{where}.{cname}: give `why`, one line of the paper's reason the effect is absent here")
+        if not isinstance(must_fail, list) or not must_fail:
+            raise ReproError(f"{where}.{cname}: `must_fail` must list the names of the claims that must fail here")
+        missing = [m for m in must_fail if m not in names]
+        if missing:
+            close = difflib.get_close_matches(str(missing[0]), [str(n) for n in names], n=1)
+            raise ReproError(f"{where}.{cname}.must_fail: no claim named {missing[0]!r}"
+                             + (f"; did you mean {close[0]!r}?" if close else f"; the claims: {names}"))
+        settings, grid = body.get("set") or {}, body.get("grid") or {}
+        if not isinstance(settings, dict) or not isinstance(grid, dict) or not (settings or grid):
+            raise ReproError(f"{where}.{cname}: give `set` (dotted key: value) and/or `grid` (dotted key: [values]) "
+                             "mappings that make the control differ from the study")
+        for key, values in grid.items():
+            if not isinstance(values, list | dict) or not values:
+                raise ReproError(f"{where}.{cname}.grid: {key!r} must map to a non-empty list, got {values!r}")
+        covered.update(must_fail)
+        controls.append(Control(str(cname), why.strip(), dict(settings), dict(grid), list(must_fail)))
+    for claim in claims:
+        if claim["name"] not in covered and not str(claim.get("no_control") or "").strip():
+            raise ReproError(f"{path}: claim {claim['name']!r} is in no control's must_fail; add it to a control "
+                             "where the paper predicts no effect, or say why none can exist in its `no_control`")
+    return controls
+
+
+@dataclass
 class Study:
     path: Path
     paper: str
@@ -119,6 +185,7 @@ class Study:
     grid: dict[str, list]
     claims: list[dict]
     meta: dict = field(default_factory=dict)
+    controls: list[Control] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: str | Path) -> Study:
@@ -147,6 +214,7 @@ class Study:
                 raise ReproError(f"{path}: claims[{i}] must be a mapping with a `type` (a claim name or an import "
                                  f"path), got {claim!r}")
         meta = raw.get("study") or {}
+        controls = parse_controls(path, meta, raw.get("claims") or [])
         grid = raw.get("grid") or {}
         for key, values in grid.items():
             cases = isinstance(values, dict) and values and all(isinstance(v, dict) for v in values.values())
@@ -164,6 +232,7 @@ class Study:
             grid=grid,
             claims=raw.get("claims") or [],
             meta=meta,
+            controls=controls,
         )
 
     def runs(self, overrides: dict[str, list] | None = None) -> list[RunSpec]:
@@ -189,6 +258,13 @@ class Study:
                     set_dotted(cfg, key, value)
             specs.append(RunSpec({short_name(k): v for k, v in zip(keys, values, strict=True)}, cfg))
         return specs
+
+    def control(self, name: str) -> Control:
+        for control in self.controls:
+            if control.name == name:
+                return control
+        known = ", ".join(c.name for c in self.controls) or "none (add study.controls)"
+        raise ReproError(f"{self.path}: no control {name!r}; its controls: {known}")
 
     @property
     def x_key(self) -> str | None:
