@@ -125,3 +125,30 @@ def test_probe_predictions_stream_each_point_against_brute_force():
         s, h = embed(net, sx, point).numpy(), embed(net, hx, point).numpy()
         np.testing.assert_array_equal(preds["train"][i].numpy(), brute_knn(s, s, sy.numpy(), 5, np.arange(60)))
         np.testing.assert_array_equal(preds["held_out"][i].numpy(), brute_knn(h, s, sy.numpy(), 5))
+
+
+def test_a_probe_before_an_in_place_activation_keeps_the_pre_activation_values():
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(inplace=True))
+    net.probes = {"linear": "0"}
+    x = torch.randn(20, 4)
+    got = embed(net, x, "linear", batch_size=8)
+    torch.testing.assert_close(got, net[0](x).detach())
+    assert (got < 0).any()
+
+
+def test_the_paper_convnets_declare_their_probe_points():
+    from repro.models.resnet18_basic import BasicResNet18
+    from repro.models.vgg import VGG16
+
+    x = torch.randn(2, 3, 32, 32)
+    vgg = VGG16(10, (3, 32, 32), width=8).eval()
+    assert probe_points(vgg) == ["input", *(f"conv{i}" for i in range(1, 14)), "softmax"]
+    assert embed(vgg, x, "conv1").shape == (2, 8 * 32 * 32) and embed(vgg, x, "conv13").shape == (2, 64 * 2 * 2)
+    assert (embed(vgg, x, "conv5") >= 0).all()  # after the ReLU
+    resnet = BasicResNet18(10, (3, 32, 32), width=32, norm="group").eval()
+    assert probe_points(resnet) == ["input", "stem", *(f"block{i}" for i in range(1, 9)), "softmax"]
+    assert isinstance(resnet.net.bn1, nn.GroupNorm) and isinstance(resnet.net.layer4[1].bn2, nn.GroupNorm)
+    assert (embed(resnet, x, "stem") < 0).any()  # before the stem's in-place ReLU
+    assert embed(resnet, x, "block8").shape == (2, 256 * 4 * 4)
+    with pytest.raises(ConfigValueError, match="multiple of 32"):
+        BasicResNet18(10, (3, 32, 32), width=48, norm="group")

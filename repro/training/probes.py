@@ -69,7 +69,9 @@ def embed(backbone: nn.Module, x: torch.Tensor, point: str, *, batch_size: int =
         if module is None:
             raise ConfigValueError(f"{type(backbone).__name__} has no probe point {point!r}; its probe points are "
                                    f"{probe_points(backbone)}")
-        handle = module.register_forward_hook(lambda _m, _i, out: outputs.append(out.flatten(1).float()))
+        # A copy: an in-place op after the probe point (a ReLU) would otherwise rewrite the kept tensor.
+        handle = module.register_forward_hook(
+            lambda _m, _i, out: outputs.append(out.detach().flatten(1).float().clone()))
     try:
         for start in range(0, len(x), batch_size):
             logits = backbone(x[start:start + batch_size])

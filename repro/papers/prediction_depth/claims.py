@@ -4,6 +4,7 @@
 Each reads the study's per-example results (``examples.py``), computes its effect once per seed (a rank
 correlation over the examples, or a gap between two groups of them) and judges the interval of that effect over
 seeds (``repro.studies.stats.seed_interval``): a claim passes only when the whole interval clears its threshold.
+``where`` picks one setting's runs in a study of several (e.g. ``{setting: cifar10_resnet18}``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from scipy.stats import spearmanr
 from repro.errors import ReproError
 from repro.papers.prediction_depth.examples import Examples, load_examples, seed_mean
 from repro.studies.claims import ClaimResult
+from repro.studies.results import select
 from repro.studies.stats import seed_interval
 
 __all__ = ["depth_bins", "falls_with_depth", "flipped_deeper", "rank_correlation"]
@@ -59,10 +61,10 @@ def depth_bins(depth: np.ndarray, values: np.ndarray, min_count: int = 20) -> li
 
 
 def rank_correlation(rows, *, a: str, b: str, threshold: float, sign: int = 1, name: str | None = None,
-                     **_) -> ClaimResult:
+                     where: dict | None = None, **_) -> ClaimResult:
     """Spearman's ρ between two per-example quantities, once per seed; passes when the interval over seeds lies
     beyond ``sign``·``threshold`` (``sign`` +1: ρ ≥ threshold, −1: ρ ≤ −threshold)."""
-    ex = load_examples(rows)
+    ex = load_examples(select(rows, where))
     rhos = _per_seed_spearman(ex, _quantity(ex, a), _quantity(ex, b))
     return _judge_correlation(rhos, a, b, threshold, sign, name)
 
@@ -82,11 +84,11 @@ def _judge_correlation(rhos, a, b, threshold, sign, name, extra: str = "", ok_ex
 
 
 def falls_with_depth(rows, *, quantity: str, threshold: float, min_count: int = 20, name: str | None = None,
-                     **_) -> ClaimResult:
+                     where: dict | None = None, **_) -> ClaimResult:
     """A held-out quantity (``accuracy``, ``confidence``) falls as held-out PD grows: per seed Spearman
     ρ(val-PD, quantity) ≤ −threshold over the whole interval, and over bins of the seed-mean PD holding ≥
     ``min_count`` examples the seed-mean quantity never rises from one bin to the next."""
-    ex = load_examples(rows)
+    ex = load_examples(select(rows, where))
     q = _quantity(ex, quantity)
     rhos = _per_seed_spearman(ex, ex["val_pd"], q)
     bins = depth_bins(seed_mean(ex["val_pd"]), seed_mean(q), min_count)
@@ -99,10 +101,10 @@ def falls_with_depth(rows, *, quantity: str, threshold: float, min_count: int = 
     return result
 
 
-def flipped_deeper(rows, *, margin: float, name: str | None = None, **_) -> ClaimResult:
+def flipped_deeper(rows, *, margin: float, name: str | None = None, where: dict | None = None, **_) -> ClaimResult:
     """Training examples whose label was flipped have a higher train-PD than clean ones: per seed mean train-PD
     (flipped) − mean train-PD (clean), whose interval over seeds must lie at or above ``margin`` layers."""
-    ex = load_examples(rows)
+    ex = load_examples(select(rows, where))
     pd, flipped = ex["train_pd"], ex["flipped"]
     expected = f"mean train-PD of flipped − clean examples ≥ {margin:g} over the whole 95% interval"
     gaps, counts = [], []

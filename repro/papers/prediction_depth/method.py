@@ -99,7 +99,7 @@ class PredictionDepth(Classifier):
         return [self.backbone.member(i) for i in range(self.num_members)]
 
     def on_fit_end(self) -> None:
-        if self.trainer.global_rank != 0:
+        if self.trainer.global_rank != 0 or self.trainer.fast_dev_run:  # a smoke run checks the loop, not the probes
             return
         data = self._data()
         held = "val" if "val" in data.splits else "test"
