@@ -22,7 +22,7 @@ PAPER_PACKAGES = sorted(p.name for p in (ROOT / "repro" / "papers").iterdir() if
 PAPER_WORDS = re.compile(
     r"double[ _-]descent|ldam|\bdrw\b|slingshot|grokking|sngp|manifold[ _-]mixup|loss[ _-]correction|"
     r"importance[ _-]weighting|nakkiran|thilak|patrini|quétu|quetu|byrd|verma et al|liu et al|cao et al|"
-    r"power et al|he et al\.? 2022|\bcard\b|design\.md", re.IGNORECASE)
+    r"power et al|he et al\.? 2022|baldock|\bcard\b|design\.md", re.IGNORECASE)
 
 
 def _module(path: Path) -> str:
