@@ -21,7 +21,8 @@ PAPER_PACKAGES = sorted(p.name for p in (ROOT / "repro" / "papers").iterdir() if
 # A paper's package name, its name in prose, or its authors' citation; and references to notes outside the repo.
 PAPER_WORDS = re.compile(
     r"double[ _-]descent|ldam|\bdrw\b|slingshot|grokking|sngp|manifold[ _-]mixup|loss[ _-]correction|"
-    r"importance[ _-]weighting|nakkiran|thilak|patrini|quétu|quetu|byrd|verma et al|liu et al|cao et al|"
+    r"importance[ _-]weighting|simplicity[ _-]bias|shah et al|"
+    r"nakkiran|thilak|patrini|quétu|quetu|byrd|verma et al|liu et al|cao et al|"
     r"power et al|he et al\.? 2022|baldock|\bcard\b|design\.md", re.IGNORECASE)
 
 
