@@ -15,8 +15,9 @@ query set's, then the next layer), never all layers at once: a 64×32×32 featur
 13 GB in float32 on its own.
 
 :func:`settled_from` is the index after which a sequence of predictions never again disagrees with a reference:
-over probe points with the network's final prediction as reference it is the prediction depth; over training
-epochs with the converged network's prediction it is the epoch an example is learned.
+over probe points with the network's final prediction as reference it is the depth at which an example's
+prediction settles; over training epochs with the converged network's prediction it is the epoch an example is
+learned.
 """
 
 from __future__ import annotations

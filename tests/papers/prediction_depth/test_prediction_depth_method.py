@@ -75,3 +75,14 @@ def test_a_run_saves_depths_that_match_the_probes_of_its_members(tmp_path):
 def test_a_backbone_without_probe_points_stops_before_training():
     with pytest.raises(ConfigValueError, match="probe points"):
         PredictionDepth(lambda c, s: torch.nn.Linear(64, c), num_classes=10, in_shape=(64,))
+
+
+def test_the_paper_study_stops_before_training_without_its_data_naming_the_files(tmp_path, capsys, monkeypatch):
+    from repro.cli import main
+
+    monkeypatch.setenv("REPRO_DATA", str(tmp_path / "empty"))
+    code = main(["reproduce", "prediction_depth", "--scale", "paper", "--grid", "seed_everything=[0]",
+                 "--grid", "setting=[cifar10_resnet18]", "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code != 0 and "cifar-10-batches-py/data_batch_1..5" in err
+    assert not list((tmp_path / "out").rglob("result.json"))
