@@ -1,6 +1,7 @@
 # repro — reproduce deep-learning papers with a verdict.
 #   make reproduce-double-descent SCALE=quick    CPU minutes, no download
 #   make reproduce-double-descent                the paper's setup (GPU, real datasets under $REPRO_DATA)
+#   make reproduce-simplicity-bias               the paper-scale synthetic study, on a CPU
 #   make test                                    the test suite (creates .venv on first use)
 
 SCALE ?= paper

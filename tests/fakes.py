@@ -187,3 +187,13 @@ def write_fake_clothing1m(root: Path, n_noisy: int = 24, n_clean_train: int = 8,
 
 
 FAKE_SOURCES["clothing1m"] = write_fake_clothing1m
+
+
+def write_fake_mnist_cifar(root: Path) -> None:
+    """Both sources of the stacked ``mnist_cifar`` pair, each in its real on-disk format."""
+    write_fake_mnist(root)
+    FAKE_SOURCES["cifar10"](root)
+
+
+FAKE_SOURCES["mnist_cifar"] = write_fake_mnist_cifar
+FAKE_SOURCES["mnist_cifar_no_s"] = write_fake_mnist_cifar

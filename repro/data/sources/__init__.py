@@ -2,8 +2,9 @@
 
 One registry (``SOURCES``: name → facts + loader, ``registry.py``), one module per family of sources, each
 registering its own: torchvision downloads (cifar10, cifar100, svhn, mnist), fashion_mnist, digits, mnist1d,
-imdb, two_moons, separable_2d, and clothing1m (a file list, streamed). A new family is one more module that
-calls ``register``.
+imdb, two_moons, separable_2d, the block datasets
+(lms5, ms57, ...), two image sources stacked (mnist_cifar), and clothing1m (a file list, streamed). A new
+family is one more module that calls ``register``.
 """
 
 from repro.data.sources import (  # noqa: F401 (each registers its sources)
@@ -13,6 +14,8 @@ from repro.data.sources import (  # noqa: F401 (each registers its sources)
     imdb,
     mnist1d,
     separable,
+    slabs,
+    stacked_pairs,
     torchvision_sets,
     two_moons,
 )
