@@ -9,6 +9,18 @@ class ConfigValueError(ReproError, ValueError):
     """A config value out of its valid range (width 0, a noise rate of 1.5): a ``ValueError`` too."""
 
 
+class Interrupted(BaseException):  # noqa: N818 (what the user did, not an error)
+    """Ctrl-C (SIGINT) in a ``repro`` process: a BaseException, so no ``except Exception`` swallows it, and not a
+    KeyboardInterrupt, which Lightning turns into ``sys.exit(1)``; Lightning tears the run down and re-raises it."""
+
+
+INTERRUPTED_HINT = "interrupted; rerun the same command to resume"
+
+
+def raise_interrupted(signum, frame) -> None:
+    raise Interrupted()
+
+
 DISK_FULL_HINT = ("the disk is full or a file-size limit was reached; free space and rerun (finished runs and "
                   "checkpoints are kept, an unfinished run resumes from its last checkpoint)")
 

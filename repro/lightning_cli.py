@@ -10,18 +10,18 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 import yaml
-from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
 from repro.atomic import atomic_path
 from repro.checkpoints import AtomicCheckpointIO
+from repro.resume import RngState, RunCheckpoint
 from repro.tracking import TrimHistoryOnResume, build_loggers, manifest, wandb_run_id, write_manifest
 from repro.training.classifier import Classifier
 
@@ -126,6 +126,14 @@ class ReproCLI(LightningCLI):
         cfg = self.config.get(str(self.subcommand), self.config)
         return yaml.safe_load(parser.dump(cfg, skip_link_targets=False, skip_none=False, skip_validation=True))
 
+    def summary(self) -> str:
+        """What a finished ``repro fit|validate|test`` prints: its final metrics and where the run went."""
+        metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items() if v.numel() == 1}
+        lines = [f"  {k:<28} {v:.4g}" for k, v in sorted(metrics.items())]
+        where = getattr(self, "out_dir", None)
+        return "\n".join(["final metrics:" if lines else "no metrics logged", *lines,
+                          *([f"run folder: {where} (config.yaml, metrics.csv, checkpoints/)"] if where else [])])
+
     def run_dir(self) -> Path:
         settings = self._get(self.config, "run")
         if settings.out_dir:
@@ -137,6 +145,7 @@ class ReproCLI(LightningCLI):
         settings = self._get(self.config, "run")
         trainer_cfg = self._get(self.config_init, "trainer")
         run_dir = self.run_dir()
+        self.out_dir = run_dir  # where this run writes (`repro fit` prints it)
         paper = paper_of(self._get(self.config, "study"), self.model)
         if trainer_cfg.get("logger") in (None, True):
             from repro.studies.study import config_hash
@@ -155,12 +164,9 @@ class ReproCLI(LightningCLI):
             )
         if trainer_cfg.get("default_root_dir") is None:
             kwargs["default_root_dir"] = str(run_dir)
-        callbacks = [*self.extra_callbacks, TrimHistoryOnResume()]
+        callbacks = [*self.extra_callbacks, TrimHistoryOnResume(), RngState()]
         if trainer_cfg.get("enable_checkpointing") is not False:
-            callbacks.append(ModelCheckpoint(
-                dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
-                train_time_interval=timedelta(minutes=settings.checkpoint_minutes),
-            ))
+            callbacks.append(RunCheckpoint(run_dir / "checkpoints", settings.checkpoint_minutes))
         self.trainer_defaults["callbacks"] = callbacks
         if trainer_cfg.get("plugins") is None:
             kwargs["plugins"] = [AtomicCheckpointIO()]

@@ -48,10 +48,19 @@ class _HistoryWriter(ExperimentWriter):
     appends to its history (the epoch-wise studies read it). Whole-file rewrites (a new column, a resume) are
     atomic: a kill leaves the old history or the new one, never a truncated one."""
 
+    rows = 0  # data rows in the file on disk
+
     def _check_log_dir_exists(self) -> None:
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as f:
-                self.metrics_keys = sorted(next(csv.reader(f), []))
+                reader = csv.reader(f)
+                self.metrics_keys = sorted(next(reader, []))
+                self.rows = sum(1 for _ in reader)
+
+    def save(self) -> None:
+        pending = len(self.metrics)
+        super().save()
+        self.rows += pending
 
     def _rewrite(self, fieldnames: list[str], rows: list[dict]) -> None:
         buf = io.StringIO()
@@ -65,16 +74,21 @@ class _HistoryWriter(ExperimentWriter):
             rows = list(csv.DictReader(f))
         self._rewrite(fieldnames, rows)
 
-    def drop_after(self, step: int) -> None:
-        """Forget rows logged after ``step``: the run resumed from a checkpoint taken there and will log
-        them again."""
+    def drop_after(self, step: int, rows: int | None = None) -> None:
+        """Forget what the interrupted run logged after its checkpoint: the resumed run logs it again. ``rows``:
+        the history's length when the checkpoint was written (exact); without it (an older checkpoint), the rows
+        logged after ``step``."""
         if not os.path.isfile(self.metrics_file_path):
             return
         with open(self.metrics_file_path, newline="") as f:
-            rows = list(csv.DictReader(f))
-        kept = [r for r in rows if not r.get("step") or int(float(r["step"])) <= step]
-        if len(kept) < len(rows):
+            old = list(csv.DictReader(f))
+        if rows is not None:
+            kept = old[:rows]
+        else:
+            kept = [r for r in old if not r.get("step") or int(float(r["step"])) <= step]
+        if len(kept) < len(old):
             self._rewrite(self.metrics_keys, kept)
+        self.rows = len(kept)
 
 
 class HistoryCSVLogger(CSVLogger):
@@ -93,17 +107,35 @@ class HistoryCSVLogger(CSVLogger):
         return self._experiment
 
 
+HISTORY_ROWS = "repro_history_rows"  # checkpoint key: metrics.csv's length when the checkpoint was written
+
+
+def history_rows(trainer: pl.Trainer) -> int | None:
+    """The data rows of the run's metrics.csv on disk (call after flushing the loggers); None without one."""
+    for logger in trainer.loggers:
+        if isinstance(logger, HistoryCSVLogger) and logger._experiment is not None:
+            return logger.experiment.rows
+    return None
+
+
 class TrimHistoryOnResume(pl.Callback):
     """After a checkpoint is restored, drop the CSV rows the interrupted run logged past it; an offline W&B run
     (which W&B cannot resume: each attempt writes a new ``offline-run-*`` folder) is rebuilt from that history, see
     :func:`replay_offline_history`."""
 
+    def __init__(self) -> None:
+        self.rows: int | None = None
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        self.rows = checkpoint.get(HISTORY_ROWS)
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.global_step == 0 or trainer.global_rank != 0:
+        if trainer.global_rank != 0:
             return
         csv_loggers = [lg for lg in trainer.loggers if isinstance(lg, HistoryCSVLogger)]
-        for logger in csv_loggers:
-            logger.experiment.drop_after(trainer.global_step)
+        for logger in csv_loggers if trainer.global_step else []:
+            logger.experiment.drop_after(trainer.global_step, self.rows)
+        # also from step 0: an attempt stopped before its first checkpoint left an offline run of the same id
         if csv_loggers:
             replay_offline_history(trainer, Path(csv_loggers[0].experiment.metrics_file_path))
 
@@ -125,7 +157,7 @@ def replay_offline_history(trainer: pl.Trainer, history: Path) -> None:
                 aside.mkdir(exist_ok=True)
                 old.replace(aside / old.name)
         if rows is None:
-            with open(history, newline="") as f:
+            with open(history, newline="") if history.exists() else io.StringIO() as f:
                 rows = list(csv.DictReader(f))
         for row in rows:
             if not row.get("step"):
@@ -134,7 +166,17 @@ def replay_offline_history(trainer: pl.Trainer, history: Path) -> None:
             logger.log_metrics(metrics, step=int(float(row["step"])))
 
 
-class MemberWandbLogger(WandbLogger):
+class QuietWandbLogger(WandbLogger):
+    """WandbLogger without the ``anonymous`` argument Lightning always passes to ``wandb.init`` (as None): W&B warns
+    of it on every run ("The anonymous setting has no effect"), a warning no user can act on."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)
+
+
+class MemberWandbLogger(QuietWandbLogger):
     """One stacked member's own W&B run: it keeps the ``member<i>/`` metrics with the prefix removed and
     drops the other members' and the members' means, so W&B shows N ordinary runs for N stacked models."""
 
@@ -200,7 +242,7 @@ def build_loggers(
     if log_checkpoints and mode == "online":
         common["log_model"] = True
     if not members:
-        return [*loggers, WandbLogger(name=name, config=config, id=run_id, **common)]
+        return [*loggers, QuietWandbLogger(name=name, config=config, id=run_id, **common)]
     for i, member in enumerate(members):
         label = ",".join(f"{k}={v}" for k, v in member.items())
         loggers.append(MemberWandbLogger(i, name=f"{name},{label}", config={**config, "member": member},

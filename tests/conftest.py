@@ -122,3 +122,31 @@ def assert_every_claim_passes(folder: Path, paper: str, study: str) -> None:
     claims = claims_of(folder)
     assert len(claims) == len(Study.load(CONFIGS / paper / f"{study}.yaml").claims)
     assert all(c["passed"] for c in claims), [c for c in claims if not c["passed"]]
+
+
+def control_fixture(paper: str, study: str, control: str, *args: str):
+    """A module-scoped fixture that trains one negative control of a study (``repro reproduce --control``, with
+    ``args`` such as a ``--grid`` subset) and yields its results folder (``<out>/<paper>/<study>/controls/<name>``)::
+
+        no_noise = control_fixture("double_descent", "quick", "no_noise")
+    """
+
+    @pytest.fixture(scope="module")
+    def results(tmp_path_factory) -> Path:
+        out = tmp_path_factory.mktemp(f"{paper}_{study}_{control}")
+        reproduce_quick(out, paper, "--study", study, "--control", control, *args)
+        return out / paper / study / "controls" / control
+
+    return results
+
+
+def assert_control_fails(folder: Path, paper: str, study: str, control: str, judged=None) -> dict[str, dict]:
+    """Every claim the control lists in ``must_fail`` (or the subset ``judged``, e.g. under a ``--grid`` subset)
+    was judged there and FAILED; returns the control's claims by name."""
+    from repro.studies.study import Study
+
+    claims = {c["name"]: c for c in claims_of(folder)}
+    names = judged if judged is not None else Study.load(CONFIGS / paper / f"{study}.yaml").control(control).must_fail
+    assert names and {n: claims[n]["verdict"] for n in names} == dict.fromkeys(names, "FAIL"), \
+        {n: claims[n]["measured"] for n in names}
+    return claims

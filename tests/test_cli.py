@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -21,18 +22,45 @@ def _metrics(run_dir) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_list_shows_papers_studies_and_claims(capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")  # rich folds long cells at the default 80 columns
+def test_list_shows_papers_and_studies_in_80_columns_and_a_papers_claims(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 80 and len(lines) < 80
+    assert any(line.split()[:3] == ["double_descent", "quick", "quick"] for line in lines)
+    assert any(line.startswith("ldam_drw") for line in lines)
+    assert main(["list", "double_descent"]) == 0
     out = capsys.readouterr().out
-    for needle in ("double_descent", "modelwise", "quick", "paper", "interpolation threshold", "ldam_drw"):
-        assert needle in out
+    assert "quick (quick, 36 runs): Model-wise double descent" in out and "interpolation threshold" in out
+    assert max(map(len, out.splitlines())) <= 80
+    assert main(["list", "double_dessert"]) == 2
 
 
 def test_unknown_paper_is_one_clear_error(capsys):
     assert main(["reproduce", "double_dessert", "--scale", "quick"]) == 2
     err = capsys.readouterr().err
     assert "unknown paper 'double_dessert'" in err and "double_descent" in err and "Traceback" not in err
+
+
+def test_an_unknown_paper_or_study_is_reported_before_torch_is_imported():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys; from repro.cli import main; codes = [main(['reproduce', 'double_dessert']), "
+            "main(['report', 'double_descent', '--study', 'quik'])]; print(codes, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.strip() == "[2, 2] False", done.stderr
+
+
+def test_reproduce_help_lists_the_papers_studies_and_the_default_scale(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "ldam_drw", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "paper (the default)" in out
+    assert "studies of ldam_drw" in out and "quick quick LDAM-DRW vs ERM" in out
 
 
 def test_unknown_study_names_the_studies(capsys):
@@ -67,10 +95,13 @@ def test_missing_dataset_stops_before_training(tmp_path, capsys, monkeypatch, no
     assert "REPRO_DATA" in err and "cifar-10-batches-py" in err and "Traceback" not in err
 
 
-def test_fit_trains_one_run_and_logs_the_noisy_scale(tmp_path, quick_yaml):
+def test_fit_trains_one_run_and_logs_the_noisy_scale(tmp_path, quick_yaml, capsys):
     run_dir = tmp_path / "fit"
     main(["fit", "--config", str(quick_yaml), "--run.out_dir", str(run_dir), *FIT_FAST,
           "--model.init_args.backbone.init_args.width", "7"])
+    printed = capsys.readouterr().out  # the final metrics and where the run went
+    assert "final metrics:" in printed and f"run folder: {run_dir}" in printed
+    assert re.search(r"^  test/error\s+[0-9.]+$", printed, re.M)
     rows = [r for r in _metrics(run_dir) if r.get("test/error")]
     assert len(rows) == 2, "validation ran at epochs 10 and 20, logged once each"
     last = rows[-1]

@@ -165,3 +165,16 @@ def test_eval_mode_reaches_the_members_dropout():
         torch.testing.assert_close(stacked(x)[i], m.eval()(x))
     stacked.train()
     assert not torch.equal(stacked(x), stacked(x))  # dropout is back on
+
+
+def test_train_mode_set_as_lightning_restores_it_after_validation_reaches_the_members_dropout():
+    from pytorch_lightning.utilities.model_helpers import _ModuleMode
+
+    torch.manual_seed(0)
+    stacked = StackedModules([nn.Sequential(nn.Linear(4, 32), nn.Dropout(0.5), nn.Linear(32, 2)) for _ in range(2)])
+    x = torch.randn(8, 4)
+    mode = _ModuleMode()
+    mode.capture(stacked)  # training, as before a validation
+    stacked.eval()
+    mode.restore(stacked)  # after it: each submodule's `training` attribute set back, `train()` not called
+    assert not torch.equal(stacked(x), stacked(x))  # dropout is on again

@@ -22,7 +22,7 @@ def finished_records(path: Path, timeout: float = 60.0) -> list:
         time.sleep(0.5)
 
 
-def test_offline_run_has_metrics_and_config(tmp_path, quick_yaml, monkeypatch):
+def test_offline_run_has_metrics_and_config(tmp_path, quick_yaml, monkeypatch, capfd):
     monkeypatch.setenv("WANDB_MODE", "offline")
     run_dir = tmp_path / "run"
     cli = ReproCLI(args=["fit", "--config", str(quick_yaml), "--run.out_dir", str(run_dir), "--run.group", "g1",
@@ -31,6 +31,7 @@ def test_offline_run_has_metrics_and_config(tmp_path, quick_yaml, monkeypatch):
     import wandb
 
     wandb.finish()
+    assert "anonymous" not in capfd.readouterr().err  # no W&B warning no user can act on
     files = list(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 1
     history, config, run = [], {}, None

@@ -25,6 +25,8 @@ step() {  # step NAME COMMAND...: run, time, log; a failure is recorded, not fat
   local rc=$?
   if [ $rc = 0 ]; then
     echo "   $name: ok in $((SECONDS - start)) s" | tee -a "$OUT/steps.log"
+  elif [ $rc = 1 ] && [ "$TINY" = 1 ] && [ "$name" = double-descent-gpu ]; then  # two 1-epoch widths: no peak
+    echo "   $name: ran in $((SECONDS - start)) s (its claims FAIL at TINY=1 scale, as expected)" | tee -a "$OUT/steps.log"
   else  # repro reproduce: 1 = it ran and a claim failed (a verdict, e.g. under TINY=1), 2 = an error
     echo "   $name: FAILED (exit $rc) after $((SECONDS - start)) s" | tee -a "$OUT/steps.log"
     status=1

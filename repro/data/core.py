@@ -22,6 +22,7 @@ from repro.data.samplers import ClassBalancedDeviceLoader
 from repro.data.seeds import draw_seed
 from repro.data.sources import Split, load_source, source_info
 from repro.errors import ReproError
+from repro.resume import trained_batches
 
 
 class TensorDataModule(pl.LightningDataModule):
@@ -231,9 +232,12 @@ class TensorDataModule(pl.LightningDataModule):
         batch_size = (self.batch_size or n) if train else min(self.eval_batch_size, n)
         common = dict(batch_size=batch_size, shuffle=train, augment=train and self.augment,
                       padding=self.crop_padding, normalize=self.normalize, flip=self.flip)
-        if self.loader == "classic":
-            return classic_loader(tensors, num_workers=self.num_workers, **common)
         trainer = self.trainer
+        progress = {"epoch_fn": (lambda: trainer.current_epoch) if trainer is not None else (lambda: 0),
+                    "done_fn": trained_batches(trainer)}
+        if self.loader == "classic":
+            return classic_loader(tensors, num_workers=self.num_workers, match_seed=self.seed if train else None,
+                                  **(progress if train else {}), **common)
         extra = {}
         cls = DeviceLoader
         if train and self.sampler == "class_balanced":
@@ -241,7 +245,7 @@ class TensorDataModule(pl.LightningDataModule):
         return cls(
             tensors,
             seed=self.seed,
-            epoch_fn=(lambda: trainer.current_epoch) if trainer is not None else (lambda: 0),
+            **progress,
             rank=trainer.global_rank if trainer is not None else 0,
             world_size=trainer.world_size if trainer is not None else 1,
             **common,

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from repro.data.augment import crop_flip_params, random_crop_flip
+from repro.resume import ResumableOrder
 
 
 def shard_indices(perm: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
@@ -57,12 +58,14 @@ def augment_seed(seed: int, epoch: int, rank: int = 0) -> int:
     return (seed * 1_000_003 + epoch) * 97 + rank
 
 
-class DeviceLoader:
+class DeviceLoader(ResumableOrder):
     """Batches indexed straight out of tensors that already live on the training device.
 
     One permutation per epoch (seeded by ``seed`` and the epoch, so a resumed run sees the same
     order), sharded by rank, crop+flip applied to the whole batch in one op on the device. No
-    worker processes, no host→device copies per step.
+    worker processes, no host→device copies per step. Resumable mid-epoch (:class:`repro.resume.ResumableOrder`,
+    ``done_fn`` counting the epoch's trained batches): a resumed epoch starts at its first untrained batch, the
+    crop/flip generator advanced past the skipped batches' draws.
     """
 
     def __init__(
@@ -80,9 +83,12 @@ class DeviceLoader:
         world_size: int = 1,
         drop_last: bool = False,
         flip: bool = True,
+        done_fn: Callable[[], int] | None = None,
     ) -> None:
         self.tensors = tensors
         self.flip = flip
+        if done_fn is not None:
+            self.done_fn = done_fn
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.augment = augment
@@ -109,12 +115,16 @@ class DeviceLoader:
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         device = self.tensors["x"].device
+        epoch = self.epoch_fn()
         idx = self.epoch_indices().to(device)
+        start = self.resume_from(epoch, len(self))
         gen = None
         if self.augment:
             gen = torch.Generator(device=device)
-            gen.manual_seed(augment_seed(self.seed, self.epoch_fn(), self.rank))
-        for i in range(len(self)):
+            gen.manual_seed(augment_seed(self.seed, epoch, self.rank))
+            for i in range(start):  # the draws of the batches trained before the resume
+                crop_flip_params(len(idx[i * self.batch_size : (i + 1) * self.batch_size]), self.padding, gen, device)
+        for i in range(start, len(self)):
             b = idx[i * self.batch_size : (i + 1) * self.batch_size]
             x = self.tensors["x"][b]
             if self.augment:
@@ -146,23 +156,39 @@ class _TransformDataset(Dataset):
         return item
 
 
-class _EpochBatches:
+class _EpochBatches(ResumableOrder):
     """Batch sampler with :class:`DeviceLoader`'s order: each batch is a list of ``(index, epoch, batch
-    number)``, so the workers can draw the same crop/flip parameters the device path draws."""
+    number)``, so the workers can draw the same crop/flip parameters the device path draws. The epoch is
+    ``epoch_fn()`` (the trainer's) when given, else counted per iteration."""
 
-    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool) -> None:
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool,
+                 epoch_fn: Callable[[], int] | None = None, done_fn: Callable[[], int] | None = None) -> None:
         self.n, self.batch_size, self.shuffle, self.seed, self.drop_last = n, batch_size, shuffle, seed, drop_last
         self.epoch = 0
+        self.epoch_fn = epoch_fn or (lambda: self.epoch)
+        if done_fn is not None:
+            self.done_fn = done_fn
 
     def __len__(self) -> int:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
-        idx = epoch_order(self.n, shuffle=self.shuffle, seed=self.seed, epoch=self.epoch).tolist()
+        epoch = self.epoch_fn()
+        idx = epoch_order(self.n, shuffle=self.shuffle, seed=self.seed, epoch=epoch).tolist()
         bs = self.batch_size
-        for b in range(len(self)):
-            yield [(i, self.epoch, b) for i in idx[b * bs : (b + 1) * bs]]
+        for b in range(self.resume_from(epoch, len(self)), len(self)):
+            yield [(i, epoch, b) for i in idx[b * bs : (b + 1) * bs]]
         self.epoch += 1
+
+
+class ResumableDataLoader(DataLoader):
+    """A DataLoader Lightning sees as stateful: its state is its batch sampler's (:class:`_EpochBatches`)."""
+
+    def state_dict(self) -> dict[str, int]:
+        return self.batch_sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.batch_sampler.load_state_dict(state)
 
 
 class _MatchedCropFlip:
@@ -170,8 +196,9 @@ class _MatchedCropFlip:
     :class:`DeviceLoader` draws for the same epoch and batch: a per-epoch generator replayed forward batch by
     batch (a worker sees its batches in increasing order, so each is drawn once)."""
 
-    def __init__(self, augment: bool, padding: int, seed: int, batch_size: int, normalize: Normalizer) -> None:
-        self.augment, self.padding, self.seed = augment, padding, seed
+    def __init__(self, augment: bool, padding: int, seed: int, batch_size: int, normalize: Normalizer,
+                 flip: bool = True) -> None:
+        self.augment, self.padding, self.seed, self.flip = augment, padding, seed, flip
         self.batch_size, self.normalize = batch_size, normalize
         self.state: tuple[int, int, torch.Generator] | None = None  # (epoch, next batch, generator)
 
@@ -196,7 +223,7 @@ class _MatchedCropFlip:
         for item, t, lft, f in zip(items, top.tolist(), left.tolist(), flip.tolist(), strict=True):
             x = TF.pad(item["x"], [self.padding]) if self.padding else item["x"]
             x = TF.crop(x, t, lft, *item["x"].shape[-2:])
-            images.append(TF.horizontal_flip(x) if f else x)
+            images.append(TF.horizontal_flip(x) if f and self.flip else x)
         batch["x"] = self.normalize(torch.stack(images))
         return batch
 
@@ -229,35 +256,26 @@ def classic_loader(
     drop_last: bool = False,
     match_seed: int | None = None,
     flip: bool = True,
+    epoch_fn: Callable[[], int] | None = None,
+    done_fn: Callable[[], int] | None = None,
 ) -> DataLoader:
     """The original repos' recipe: torchvision transforms per example in DataLoader workers.
 
-    Kept so that ``repro bench`` can measure the device path against it. Lightning swaps in a
-    DistributedSampler under DDP. With ``match_seed`` (the bench) the order and the crop/flip draws are
-    those of a :class:`DeviceLoader` with that seed on the CPU, so both paths yield the same batches and
-    the timing compares like with like (images must be uint8).
+    Kept so that ``repro bench`` can measure the device path against it. With ``match_seed`` (the bench, and every
+    shuffled training loader of a data module) the order and the crop/flip draws are those of a
+    :class:`DeviceLoader` with that seed on the CPU — a function of (seed, epoch, batch), never of the global or a
+    worker's random generator — so both paths yield the same batches, the timing compares like with like (images
+    must be uint8), and the loader resumes mid-epoch exactly (:class:`ResumableDataLoader`; ``epoch_fn`` and
+    ``done_fn`` are the trainer's epoch and trained batches). Without it (evaluation) the order is sequential.
     """
+    common = dict(num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=torch.cuda.is_available(),
+                  generator=torch.Generator())  # the workers' base seed: never drawn from the global generator
     if match_seed is not None:
         cpu = {k: v.cpu() for k, v in tensors.items()}
-        collate = _MatchedCropFlip(augment, padding, match_seed, batch_size, normalize)
-        return DataLoader(
-            _IndexedDataset(cpu), batch_sampler=_EpochBatches(len(cpu["y"]), batch_size, shuffle, match_seed,
-                                                              drop_last),
-            collate_fn=collate, num_workers=num_workers, persistent_workers=num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-    transform = None
-    if augment:
-        from torchvision.transforms import v2
-
-        h, w = tensors["x"].shape[-2:]
-        transform = v2.Compose([v2.RandomCrop((h, w), padding=padding), *([v2.RandomHorizontalFlip()] if flip else [])])
-    return DataLoader(
-        _TransformDataset({k: v.cpu() for k, v in tensors.items()}, transform, normalize),
-        batch_size=batch_size,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
-        pin_memory=torch.cuda.is_available(),
-        drop_last=drop_last,
-    )
+        batches = _EpochBatches(len(cpu["y"]), batch_size, shuffle, match_seed, drop_last, epoch_fn, done_fn)
+        collate = _MatchedCropFlip(augment, padding, match_seed, batch_size, normalize, flip)
+        return ResumableDataLoader(_IndexedDataset(cpu), batch_sampler=batches, collate_fn=collate, **common)
+    if shuffle or augment:
+        raise ValueError("classic_loader: a shuffled or augmented loader takes match_seed (its draws' seed)")
+    return DataLoader(_TransformDataset({k: v.cpu() for k, v in tensors.items()}, None, normalize),
+                      batch_size=batch_size, shuffle=False, drop_last=drop_last, **common)

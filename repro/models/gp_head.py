@@ -50,6 +50,10 @@ class RandomFeatureGP(nn.Module):
         output_bias: a trainable bias on the logits (edward2's GP layer has a constant 0, i.e. none).
         ridge: prior precision r (> 0).
         momentum: < 0 for the exact per-epoch precision; in [0, 1) for the momentum update.
+        precision_share: the share s ∈ (0, 1] of each epoch's data that enters the exact precision, P = r·I +
+            s·ΣΦᵀΦ (1: every batch on every rank). edward2 keeps the precision with ONLY_FIRST_REPLICA
+            aggregation, so on k replicas only the first one's batches accumulate: s = 1/k reproduces that in
+            expectation (a shuffled 1/k of the data).
         mean_field_factor: λ; < 0 disables the mean-field adjustment.
         scale_features: multiply Φ by √(2/D) (else 1, as some configs do).
         mc_samples: if > 0, eval logits are log of the mean softmax over this many samples instead.
@@ -73,8 +77,15 @@ class RandomFeatureGP(nn.Module):
         rff_init: str = "gaussian",
         rff_stddev: float = 1.0,
         output_bias: bool = True,
+        precision_share: float = 1.0,
     ) -> None:
         super().__init__()
+        if not 0 < precision_share <= 1:
+            raise ConfigValueError(f"`precision_share` must be in (0, 1], got {precision_share}")
+        if precision_share != 1 and momentum >= 0:
+            raise ConfigValueError("`precision_share` applies to the exact precision (momentum < 0); a momentum "
+                                   "estimate is an average, which a share of the data leaves unchanged")
+        self.precision_share = float(precision_share)
         if num_features < 1:
             raise ConfigValueError(f"`num_features` must be >= 1, got {num_features}")
         if not ridge > 0:
@@ -156,6 +167,9 @@ class RandomFeatureGP(nn.Module):
             if self.momentum >= 0:  # momentum estimates are averages: average them across ranks
                 data /= dist.get_world_size()
             precision = data + prior
+        if self.precision_share != 1:
+            prior = self.ridge * torch.eye(self.num_features, dtype=precision.dtype, device=precision.device)
+            precision = self.precision_share * (precision - prior) + prior
         chol = torch.linalg.cholesky(precision)
         self.covariance.copy_(torch.cholesky_inverse(chol))
         self.covariance_stale = False

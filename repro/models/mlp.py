@@ -20,7 +20,8 @@ class MLP(nn.Module):
     """MLP on flattened inputs; ``in_shape`` is one example's shape ((D,), (C, L) or (C, H, W)).
 
     Stages (``repro.models.stages``): ``hidden1`` … ``hidden<depth>`` (each after its activation) and
-    ``bottleneck`` (the linear bottleneck's output) when there is one.
+    ``bottleneck`` (the linear bottleneck's output) when there is one; its k-NN probe points
+    (``repro.training.probes``) are the same layers.
     """
 
     def __init__(self, num_classes: int, in_shape: Sequence[int], *, width: int = 64, depth: int = 1,
@@ -50,6 +51,7 @@ class MLP(nn.Module):
                 fan_in = bottleneck
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(fan_in, num_classes)
+        self.probes = dict(self.stages)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Last hidden layer's activations, shape (N, width)."""

@@ -119,10 +119,13 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
     lines = [
         f"# {study.paper} — {study.name} ({study.scale} scale)" + (f", control `{control.name}`" if control else ""),
         "", study.description, "",
-        f"Reproduce: `repro reproduce {study.paper} --study {study.path.stem}"
-        + (f" --control {control.name}" if control else "") + f"` (config `configs/{study.paper}/{study.path.name}`).",
+        f"Reproduce: `{study.command()}" + (f" --control {control.name}" if control else "") + f"` (study file "
+        f"`{study.path.name}`).",
         "",
     ]
+    if study.overrides:
+        lines += [f"**Overrides: {' '.join(f'`{flag}`' for flag in study.flags(study.overrides))}** — these results "
+                  "are not the study as its file configures it.", ""]
     if control is not None:
         lines += [f"**Negative control** ({control.why}): {', '.join(f'{k}={v}' for k, v in control.settings.items())}"
                   f"{' ' if control.settings and control.grid else ''}"
@@ -151,5 +154,7 @@ def write_report(study, rows: list[dict], claims: list[ClaimResult], out_dir: Pa
                   f"{len(rows)} runs; per-run configs, logs and W&B files under `runs/`.", ""]
     path = out_dir / "report.md"
     write_text(path, "\n".join(lines))
-    write_text(out_dir / "claims.json", json.dumps([c.as_json() for c in claims], indent=2, default=float))
+    overrides = {"overrides": study.overrides} if study.overrides else {}  # each verdict says what it was run with
+    write_text(out_dir / "claims.json", json.dumps([{**c.as_json(), **overrides} for c in claims], indent=2,
+                                                   default=float))
     return path

@@ -91,7 +91,7 @@ def build_report(study, rows: list[dict], claims, *, entity: str = "", project: 
     blocks += [wr.H2("Runs"), wr.PanelGrid(runsets=[wr.Runset(entity=entity, project=project, name=study.name,
                                                                filters=f"Group = '{study.name}'")])]
     return wr.Report(project=project, entity=entity, title=f"repro: {study.paper} / {study.name}"[:128],
-                     description=f"Reproduce: repro reproduce {study.paper} --study {study.path.stem}",
+                     description=f"Reproduce: {study.command()}",
                      blocks=blocks)
 
 
@@ -113,5 +113,5 @@ def publish_or_save(study, rows: list[dict], out_dir: Path, *, entity: str | Non
         report.save()
         return f"W&B report: {report.url} (spec: {path})"
     return (f"W&B report spec: {path} (not published: no W&B API key or WANDB_MODE={wandb_mode()}). To publish it: "
-            f"`wandb login`, then `repro report {study.paper} --study {study.path.stem} --wandb` "
+            f"`wandb login`, then `{study.command('report')} --wandb` "
             "(and `wandb sync` the offline runs first so its panels have data).")

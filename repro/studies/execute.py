@@ -108,6 +108,11 @@ def worker_devices(workers: int, gpus: int) -> list[str | None]:
 
 
 def init_worker(threads: int, devices: Any = None) -> None:
+    import signal
+
+    from repro.errors import raise_interrupted
+
+    signal.signal(signal.SIGINT, raise_interrupted)  # a terminal's Ctrl-C reaches the workers too: stop cleanly
     os.environ.pop("WANDB_SERVICE", None)  # its own W&B service, as the `repro` process (see repro.cli.main)
     if devices is not None:  # before torch touches CUDA in this process
         device = devices.get()

@@ -15,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 
 class ProgressCallback(pl.Callback):
@@ -42,13 +43,17 @@ class ProgressCallback(pl.Callback):
 class StudyProgress:
     """Rich progress bars, one per run; cached runs show as done. ``enabled=False`` prints nothing."""
 
-    def __init__(self, jobs: list, enabled: bool = True) -> None:
+    def __init__(self, jobs: list, enabled: bool = True, console: Console | None = None) -> None:
         self.enabled = enabled
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
+        # On a narrow terminal the run's name gives way (ellipsised); the step count and the status never do.
         self.progress = Progress(
-            TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[status]:<18}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=self.console, disable=not enabled, refresh_per_second=4,
+            TextColumn("{task.description}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis",
+                                                                 min_width=8)),
+            BarColumn(bar_width=12), MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=11)),
+            TextColumn("{task.fields[status]}", table_column=Column(no_wrap=True, min_width=14)),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+            console=self.console, disable=not enabled, refresh_per_second=4, expand=True,
         )
         self.tasks = {}
         for job in jobs:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from repro.atomic import write_text
-from repro.errors import DISK_FULL_HINT, ReproError, is_disk_full
+from repro.errors import DISK_FULL_HINT, Interrupted, ReproError, is_disk_full
 from repro.lightning_cli import ReproCLI
 from repro.studies.cache import RunLocked, read_result, wait_for
 from repro.studies.execute import execute, init_worker, visible_gpus, worker_devices
 from repro.studies.plan import PARSE_ERRORS, Job, config_error, plan, resolve_inputs
+from repro.studies.preflight import check_study
 from repro.studies.progress import StudyProgress
 from repro.studies.results import expand_members
 from repro.studies.study import RunSpec, Study, set_dotted
@@ -57,10 +58,14 @@ class StudyRunner:
         self.workers = workers or int(study.meta.get("workers", 1))
         self.threads = threads or max(1, cores // self.workers)
         self.specs = study.runs(grid_overrides)
+        self.cli_overrides = dict(cli_overrides or {})
         for spec in self.specs:
-            for key, value in (cli_overrides or {}).items():
+            for key, value in self.cli_overrides.items():
                 set_dotted(spec.config, key, value)
-        self.jobs = self._plan()
+        try:
+            self.jobs = self._plan()
+        except ReproError as err:
+            raise self._naming_set(err) from err
         self.by_name = {job.name: job for job in self.jobs}
 
     def _plan(self) -> list[Job]:
@@ -80,6 +85,15 @@ class StudyRunner:
         }
         return cfg
 
+    def _naming_set(self, err: ReproError) -> ReproError:
+        """A config error that a ``--set`` caused names that ``--set``, not the study file."""
+        text = str(err)
+        for key, value in self.cli_overrides.items():
+            if f"'{key.rsplit('.', 1)[-1]}'" in text or f"{key}:" in text:
+                reason = text.split(": ", 1)[-1] if text.startswith(str(self.study.path)) else text
+                return ReproError(f"--set {key}={value}: {reason}")
+        return err
+
     def pending(self) -> list[Job]:
         """The jobs without a readable result (a damaged result.json is moved aside: see repro.studies.cache)."""
         return [j for j in self.jobs if read_result(j.run_dir) is None]
@@ -98,11 +112,30 @@ class StudyRunner:
             try:
                 cli = _BuildModelAndData(args=job.config, run=False)
             except PARSE_ERRORS as err:
-                raise config_error(self.study.path, err, job.name) from err
+                raise self._naming_set(config_error(self.study.path, err, job.name)) from err
+            self._check_optimizer(cli, job)
             data_key = json.dumps(job.config.get("data"), sort_keys=True, default=str)
             if data_key not in prepared:
                 prepared.add(data_key)
                 cli.datamodule.prepare_data()
+        # the study's axis, figures, table and claims against what the runs log (one step of each kind of run)
+        check_study(self.study, [job.config for job in self.jobs if not job.inputs])
+
+    def _check_optimizer(self, cli: ReproCLI, job: Job) -> None:
+        """Build the optimizer once on the model's parameters: a negative learning rate (or any value torch's
+        optimizer refuses) stops the study here, with the key named, rather than after the run has started."""
+        factory = getattr(cli.model, "optimizer_factory", None)
+        if not callable(factory):
+            return
+        try:
+            factory(cli.model.parameters())
+        except (ValueError, TypeError) as err:
+            where = f"{self.study.path} ({job.name})"
+            key = "model.init_args.optimizer.init_args"
+            for name, value in self.cli_overrides.items():
+                if name.startswith(key):
+                    where = f"--set {name}={value}"
+            raise ReproError(f"{where}: {key}: {err}; fix the value (a learning rate is >= 0)") from err
 
     def run(self, progress: bool = True) -> list[dict]:
         """Run every pending job, each after the jobs it takes inputs from; return the results of all jobs (cached
@@ -202,38 +235,46 @@ class StudyRunner:
                 devices.put(device)
             with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker,
                                      initargs=(self.threads, devices)) as pool:
-                futures: dict[Future, Job] = {}
-                while waiting or futures:
-                    for job in list(waiting):  # submit what is ready, report what can never run
-                        why = self._blocked(job)
-                        if why is not None:
-                            waiting.remove(job)
-                            self.failures[job.name] = why
-                            display.fail(job.name)
-                        elif self._ready(job):
-                            waiting.remove(job)
-                            try:
-                                futures[pool.submit(execute, self._with_inputs(job), events)] = job
-                            except ReproError as err:
-                                self._failed(job, err, display)
-                    self._drain(events, display)
-                    for fut in [f for f in futures if f.done()]:
-                        job = futures.pop(fut)
-                        err = fut.exception()
-                        if err is None:
-                            display.finish(job.name, fut.result())
-                        else:
-                            self._failed(job, err, display)
-                    if waiting and not futures and not any(self._ready(j) or self._blocked(j) for j in waiting):
-                        held = [n for j in waiting for n in j.depends if n in self.elsewhere]
-                        if held:  # their inputs are being trained by another process
-                            self._await_elsewhere(list(dict.fromkeys(held)), display)
-                            continue
-                        for job in waiting:  # inputs that neither finished nor failed: a bug, say so
-                            self.failures[job.name] = "not run: its inputs never became available"
-                        waiting = []
-                    time.sleep(0.1)
+                try:
+                    self._submit_until_done(pool, waiting, events, display)
+                except Interrupted:  # the running workers stop at the same Ctrl-C; start no queued run
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 self._drain(events, display)
+
+    def _submit_until_done(self, pool: ProcessPoolExecutor, waiting: list[Job], events: Any,
+                           display: StudyProgress) -> None:
+        futures: dict[Future, Job] = {}
+        while waiting or futures:
+            for job in list(waiting):  # submit what is ready, report what can never run
+                why = self._blocked(job)
+                if why is not None:
+                    waiting.remove(job)
+                    self.failures[job.name] = why
+                    display.fail(job.name)
+                elif self._ready(job):
+                    waiting.remove(job)
+                    try:
+                        futures[pool.submit(execute, self._with_inputs(job), events)] = job
+                    except ReproError as err:
+                        self._failed(job, err, display)
+            self._drain(events, display)
+            for fut in [f for f in futures if f.done()]:
+                job = futures.pop(fut)
+                err = fut.exception()
+                if err is None:
+                    display.finish(job.name, fut.result())
+                else:
+                    self._failed(job, err, display)
+            if waiting and not futures and not any(self._ready(j) or self._blocked(j) for j in waiting):
+                held = [n for j in waiting for n in j.depends if n in self.elsewhere]
+                if held:  # their inputs are being trained by another process
+                    self._await_elsewhere(list(dict.fromkeys(held)), display)
+                    continue
+                for job in waiting:  # inputs that neither finished nor failed: a bug, say so
+                    self.failures[job.name] = "not run: its inputs never became available"
+                waiting = []
+            time.sleep(0.1)
 
     @staticmethod
     def _drain(events: Any, display: StudyProgress) -> None:

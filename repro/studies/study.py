@@ -24,10 +24,12 @@ a study only runs what is missing.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import itertools
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +187,8 @@ class Study:
     grid: dict[str, list]
     claims: list[dict]
     meta: dict = field(default_factory=dict)
+    # the command line's --set / --grid for this invocation: part of what the results are (see with_overrides)
+    overrides: dict = field(default_factory=dict)
     controls: list[Control] = field(default_factory=list)
 
     @classmethod
@@ -265,6 +269,36 @@ class Study:
                 return control
         known = ", ".join(c.name for c in self.controls) or "none (add study.controls)"
         raise ReproError(f"{self.path}: no control {name!r}; its controls: {known}")
+
+    def with_overrides(self, settings: dict[str, Any], grid: dict[str, list]) -> Study:
+        """This study as the command line changed it: ``overrides`` records the ``--set``/``--grid`` values (the report
+        and claims.json say so) and the title names them (a figure of a 0%-noise run is not titled "20% noise")."""
+        overrides = {k: v for k, v in (("set", dict(settings)), ("grid", dict(grid))) if v}
+        if not overrides:
+            return self
+        meta = dict(self.meta)
+        meta["title"] = f"{meta.get('title', self.name)} [{' '.join(self.flags(overrides))}]"
+        return dataclasses.replace(self, meta=meta, overrides=overrides)
+
+    @staticmethod
+    def flags(overrides: dict) -> list[str]:
+        """``--set KEY=VALUE`` / ``--grid KEY=[...]`` arguments that give ``overrides`` again (YAML flow values)."""
+        def text(value: Any) -> str:
+            return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("\n...").strip()
+        return [f"--{flag} {shlex.quote(f'{key}={text(value)}')}" for flag in ("set", "grid")
+                for key, value in (overrides.get(flag) or {}).items()]
+
+    def command(self, verb: str = "reproduce") -> str:
+        """The ``repro`` command that gives these results again: the study by name when it is its paper's own config
+        file, else by its path, with the command line's overrides."""
+        from repro.papers import study_path
+
+        try:
+            own = study_path(self.paper, self.path.stem).resolve() == self.path.resolve()
+        except ReproError:
+            own = False
+        study = self.path.stem if own else shlex.quote(str(self.path))
+        return " ".join([f"repro {verb} {self.paper} --study {study}", *self.flags(self.overrides)])
 
     @property
     def x_key(self) -> str | None:

@@ -52,7 +52,8 @@ class Classifier(pl.LightningModule):
         optimizer: optimizer class and arguments (default Adam).
         lr_scheduler: optional learning-rate schedule (e.g. ``repro.training.optim.WarmupMultiStepLR``).
         scheduler_interval: advance the schedule every ``epoch`` or every ``step``.
-        channels_last: NHWC memory layout for convnets (faster with bf16 on GPUs).
+        channels_last: NHWC memory layout for convnets, applied when the run trains on a CUDA device (faster with
+            bf16 there); ignored on a CPU, where it is slower and some torch CPU kernels crash on it.
         compile: ``torch.compile`` the backbone.
         compile_mode: ``torch.compile``'s mode; ``reduce-overhead`` captures CUDA graphs, which removes
             the per-kernel launch cost that bounds small models' steps on a GPU.
@@ -118,7 +119,8 @@ class Classifier(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler
         self.scheduler_interval = scheduler_interval
-        self.channels_last = channels_last
+        self.channels_last_requested = channels_last
+        self.channels_last = False  # in effect: set by configure_model on a CUDA device only
         self.compile = compile
         self.compile_mode = compile_mode
         self.nan_check_every = nan_check_every
@@ -134,8 +136,6 @@ class Classifier(pl.LightningModule):
             {f"split_{s}{m}": SplitMetrics(num_classes, per_class_metrics)
              for s in ("val", "test", "train") for m in self._member_suffixes()}
         )
-        if channels_last and not self.stacked:
-            self.backbone = self.backbone.to(memory_format=torch.channels_last)
         if init_jitter < 0:
             raise ConfigValueError(f"model.init_args.init_jitter must be >= 0, got {init_jitter}")
         if init_jitter:
@@ -267,9 +267,16 @@ class Classifier(pl.LightningModule):
         return callbacks
 
     def configure_model(self) -> None:
-        # Lightning calls this once per fit/validate; compile once.
+        # Lightning calls this once per fit/validate, before the weights move to the device (which keeps the
+        # memory format) and before a checkpoint is restored (copied into the same layout); compile once.
+        if self.channels_last_requested and not self.channels_last and self._trains_on_cuda():
+            self.channels_last = True
+            self.backbone = self.backbone.to(memory_format=torch.channels_last)
         if self.compile and not hasattr(self.backbone, "_orig_mod"):
             self.backbone = torch.compile(self.backbone, mode=self.compile_mode)
+
+    def _trains_on_cuda(self) -> bool:
+        return self._trainer is not None and self.trainer.strategy.root_device.type == "cuda"
 
     def _logging_step(self) -> bool:
         every = self.trainer.log_every_n_steps if self._trainer is not None else 1

@@ -87,7 +87,9 @@ class StackedModules(nn.Module):
 
     def train(self, mode: bool = True) -> StackedModules:
         """Train/eval mode reaches the base module the members run through (dropout off in eval); it is not a
-        submodule, so ``nn.Module.train`` alone would miss it."""
+        submodule, so ``nn.Module.train`` alone would miss it. Lightning restores the mode after a validation by
+        setting each submodule's ``training`` attribute, not through ``train``: :meth:`call` follows
+        ``self.training`` as well."""
         super().train(mode)
         self.base.train(mode)
         return self
@@ -113,6 +115,8 @@ class StackedModules(nn.Module):
 
     def call(self, params: dict[str, torch.Tensor], *args, shared_input: bool = True, **kwargs):
         """The forward with given stacked parameters (for Hessian-vector products and tests)."""
+        if self.base.training != self.training:  # the mode was set on the attribute, as Lightning restores it
+            self.base.train(self.training)
         buffers = self.shared_buffers()
 
         def one(p: dict[str, torch.Tensor], running: dict[str, torch.Tensor], *a):

@@ -24,6 +24,7 @@ from repro.papers.importance_weighting.history import (
     value_at,
 )
 from repro.studies.claims import ClaimResult, require, where_text
+from repro.studies.stats import seed_interval
 
 __all__ = ["angle_decreases", "early_effect", "end_spread_at_most", "fits_before_spread_halves", "spread_close",
            "spread_kept", "spread_shrinks"]
@@ -55,6 +56,18 @@ def _paired_end_spreads(rows, where, baseline, pool: str, tail: int, claim: str)
     return ours, base, seeds
 
 
+def _early_spreads(seeds: dict, pool: str, epoch: int) -> list[float]:
+    return [value_at(*spread_curve(g, pool_metric(pool)), epoch) for g in seeds.values()]
+
+
+def _precondition(seeds: dict, pool: str, epoch: int, min_early: float) -> tuple[bool, str]:
+    """Every seed had a spread ≥ ``min_early`` on ``pool`` at ``epoch``: an effect that fades must first exist."""
+    if not min_early:
+        return True, ""
+    early = _early_spreads(seeds, pool, epoch)
+    return min(early) >= min_early, f"; early spread_{pool}(e{epoch}) {_fmt(early)} (needs ≥ {min_early:g})"
+
+
 def early_effect(rows, *, where=None, epoch: int = 5, pool: str = "ood", min_spread: float = 0.5,
                  monotone_pools=("in", "ood", "noise"), tolerance: float = 0.0, name=None) -> ClaimResult:
     """At ``epoch``, for every seed: spread of ``pool`` ≥ ``min_spread``, and on each of ``monotone_pools`` the
@@ -77,38 +90,60 @@ def early_effect(rows, *, where=None, epoch: int = 5, pool: str = "ood", min_spr
 
 
 def end_spread_at_most(rows, *, where=None, pool: str = "in", value: float = 0.08, tail: int = 20,
-                       name=None) -> ClaimResult:
-    """The end spread of ``pool`` is ≤ ``value`` for every seed (the weighting no longer shows there)."""
-    spreads = [_end_spread(g, pool, tail) for g in _seeds(rows, where, "end_spread_at_most").values()]
-    return ClaimResult(name or f"end spread_{pool} ≤ {value:g} ({where_text(where)})",
-                       f"spread_{pool}(mean of last {tail} evaluations) ≤ {value:g}, every seed",
-                       f"{_fmt(spreads)} (mean {np.mean(spreads):.3f})", max(spreads) <= value, {"spread": spreads})
+                       min_early: float = 0.0, epoch: int = 5, name=None) -> ClaimResult:
+    """The end spread of ``pool`` is ≤ ``value`` for every seed (the weighting no longer shows there), after an
+    early spread ≥ ``min_early`` at ``epoch`` on the same pool (with equal weights nothing vanishes)."""
+    seeds = _seeds(rows, where, "end_spread_at_most")
+    spreads = [_end_spread(g, pool, tail) for g in seeds.values()]
+    had, early = _precondition(seeds, pool, epoch, min_early)
+    expected = f"spread_{pool}(mean of last {tail} evaluations) ≤ {value:g}, every seed" + (
+        f", after spread_{pool}(e{epoch}) ≥ {min_early:g}" if min_early else "")
+    return ClaimResult(name or f"end spread_{pool} ≤ {value:g} ({where_text(where)})", expected,
+                       f"{_fmt(spreads)} (mean {np.mean(spreads):.3f}){early}", had and max(spreads) <= value,
+                       {"spread": spreads})
 
 
 def spread_shrinks(rows, *, where=None, pool: str = "ood", epoch: int = 5, min_shrink: float = 0.6, tail: int = 20,
-                   name=None) -> ClaimResult:
-    """1 − spread(end) / spread(``epoch``) ≥ ``min_shrink`` for every seed."""
+                   min_early: float = 0.0, name=None) -> ClaimResult:
+    """1 − spread(end) / spread(``epoch``) ≥ ``min_shrink`` for every seed, each with spread(``epoch``) ≥
+    ``min_early`` (a shrink of a spread that never was is no result)."""
+    seeds = _seeds(rows, where, "spread_shrinks")
     shrinks = []
-    for groups in _seeds(rows, where, "spread_shrinks").values():
+    for groups in seeds.values():
         epochs, spread = spread_curve(groups, pool_metric(pool))
         early = value_at(epochs, spread, epoch)
         shrinks.append(1 - end_value(spread, tail) / early if early > 0 else float("nan"))
-    ok = all(s >= min_shrink for s in shrinks)  # NaN (no early spread to shrink) fails
+    had, early_text = _precondition(seeds, pool, epoch, min_early)
+    ok = had and all(s >= min_shrink for s in shrinks)  # NaN (no early spread to shrink) fails
     return ClaimResult(name or f"spread_{pool} shrinks ≥ {min_shrink:.0%} ({where_text(where)})",
-                       f"1 − spread_{pool}(end) / spread_{pool}(e{epoch}) ≥ {min_shrink:g}, every seed",
-                       f"{_fmt(shrinks)}", ok, {"shrink": shrinks})
+                       f"1 − spread_{pool}(end) / spread_{pool}(e{epoch}) ≥ {min_shrink:g}, every seed"
+                       + (f", from spread_{pool}(e{epoch}) ≥ {min_early:g}" if min_early else ""),
+                       f"{_fmt(shrinks)}{early_text}", ok, {"shrink": shrinks})
 
 
-def spread_kept(rows, *, where=None, baseline=None, pool: str = "ood", factor: float = 2.0, tail: int = 20,
-                name=None) -> ClaimResult:
-    """spread(end) of ``where`` ≥ ``factor`` × spread(end) of ``baseline``, seed by seed (same seeds in both)."""
+def _end_train_accuracy(by_ratio: dict[float, dict], ratio: float) -> float:
+    nearest = min(by_ratio, key=lambda r: abs(np.log(r) - np.log(ratio)))
+    return float(curve(by_ratio[nearest], "pools/train_accuracy")[1][-1])
+
+
+def spread_kept(rows, *, where=None, baseline=None, pool: str = "ood", factor: float = 2.0, margin: float = 0.1,
+                min_train_accuracy: float = 0.99, fit_ratio: float = 1.0, tail: int = 20, name=None) -> ClaimResult:
+    """The regularised setting keeps the effect: per seed d = spread(end) of ``where`` − ``factor`` × spread(end)
+    of ``baseline`` (same seed), whose 95% interval over seeds must clear ``margin`` (a difference, not a ratio: a
+    vanishing baseline does not pass by itself); and the ``where`` member nearest ``fit_ratio`` (the unweighted one)
+    ends at ≥ ``min_train_accuracy`` on the training set in every seed — a spread kept by a model too regularised
+    to fit the data would be underfitting, not the paper's effect."""
     ours, base, seeds = _paired_end_spreads(rows, where, baseline, pool, tail, "spread_kept")
-    ratios = [ours[s] / base[s] if base[s] > 0 else float("inf") for s in seeds]
+    fit = [_end_train_accuracy(g, fit_ratio) for g in _seeds(rows, where, "spread_kept").values()]
+    iv = seed_interval(np.array([ours[s] - factor * base[s] for s in seeds]))
+    fits = min(fit) >= min_train_accuracy
     return ClaimResult(name or f"{where_text(where)} keeps ≥ {factor:g}× spread_{pool} of {where_text(baseline)}",
-                       f"spread_{pool}(end) ≥ {factor:g} × that of {where_text(baseline)}, every seed",
-                       f"{_fmt(ours[s] for s in seeds)} vs {_fmt(base[s] for s in seeds)}: "
-                       + "/".join(f"{r:.2f}×" for r in ratios), min(ratios) >= factor,
-                       {"spread": [ours[s] for s in seeds], "baseline": [base[s] for s in seeds], "ratio": ratios})
+                       f"spread_{pool}(end) − {factor:g} × that of {where_text(baseline)}, per seed: 95% interval ≥ "
+                       f"{margin:g}; ratio-{fit_ratio:g} member's train accuracy ≥ {min_train_accuracy:g}",
+                       f"{_fmt(ours[s] for s in seeds)} vs {_fmt(base[s] for s in seeds)}: {iv.text('+.3f')}; "
+                       f"train accuracy {_fmt(fit)}", iv.clears(margin) and fits,
+                       {"effect": iv.estimate, "ci": [iv.low, iv.high], "n": iv.n, "train_accuracy": fit,
+                        "spread": [ours[s] for s in seeds], "baseline": [base[s] for s in seeds]})
 
 
 def spread_close(rows, *, where=None, baseline=None, pool: str = "ood", tolerance: float = 0.1, tail: int = 20,

@@ -50,6 +50,9 @@ ORIGINAL = {
         V("model.init_args.reduction", "weight_sum", f"{H_RUN} and {VT_CODE}: nn.CrossEntropyLoss(weight=w), whose "
                                                      f"mean divides by the batch's weight sum ({K} divides by n)"),
         V("data.init_args.noise_pool_size", 1000, f"{VT_CODE} (np.random.rand(1000, 32, 32, 3))"),
+        V("model.init_args.optimizer.init_args.lr", 0.05, "the public reproductions' write-ups: lr 0.05 for the "
+          "dropout models 'as suggested by Byrd & Lipton' (the paper's text, not read here); their code has one "
+          f"--lr (0.1 in {H_CFG}, 0.01 by default in {VT_CODE})", setting="dropout"),
     ],
     "paper_bn.yaml": [
         *_CIFAR,

@@ -51,8 +51,10 @@ def spread_table(study, rows: list[dict]) -> list[str]:
         for groups in seeds.values():
             try:
                 e_ood, s_ood = spread_curve(groups, pool_metric("ood"))
-                cols[header[1]].append(value_at(e_ood, s_ood, early))
-                cols["ood shrink"].append(1 - end_value(s_ood, tail) / value_at(e_ood, s_ood, early))
+                start = value_at(e_ood, s_ood, early)
+                cols[header[1]].append(start)
+                if start > 0:  # with equal weights there is no early spread, hence no shrink to show
+                    cols["ood shrink"].append(1 - end_value(s_ood, tail) / start)
             except MissingRuns:
                 pass
             for p in pools:

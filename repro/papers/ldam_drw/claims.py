@@ -1,11 +1,39 @@
-"""LDAM-DRW's own claim type, named in its study YAMLs by import path; the generic checks (``less_than``,
+"""LDAM-DRW's own claim types, named in its study YAMLs by import path; the generic checks (``less_than``,
 ``within_table``, ``gain_largest_at``) are the shared ones (``repro.studies.claims``)."""
 
 from __future__ import annotations
 
-from repro.studies.claims import ClaimResult, values_of, where_text
+import numpy as np
 
-__all__ = ["tail_gain_exceeds_head_loss"]
+from repro.studies.claims import ClaimResult, require, values_of, where_text
+from repro.studies.stats import seed_interval
+
+__all__ = ["last_group_gains_most", "tail_gain_exceeds_head_loss"]
+
+
+def last_group_gains_most(rows, *, metrics: list[str], a: dict, b: dict, margin: float = 0.0,
+                          name: str | None = None) -> ClaimResult:
+    """Rows ``a`` gain most over rows ``b`` in the *last* of ``metrics`` (e.g. head, medium, tail accuracy): the
+    seed-mean gain of the last minus the largest seed-mean gain of the others has a 95% interval over seeds
+    (runs paired by seed) strictly above ``margin``. Equal gains in every group fail; with a few seeds, a margin
+    keeps the noise of three near-equal gains from passing."""
+    ra = {r.get("seed"): r for r in require(rows, a, "last_group_gains_most")}
+    rb = {r.get("seed"): r for r in require(rows, b, "last_group_gains_most")}
+    seeds = sorted(set(ra) & set(rb), key=str)
+    gains = np.array([[float(ra[s][m]) - float(rb[s][m]) for m in metrics] for s in seeds])
+
+    def lead(sample) -> float:
+        mean = np.mean(sample, axis=0)
+        return float(mean[-1] - mean[:-1].max())
+
+    iv = seed_interval(gains, statistic=lead)
+    mean = gains.mean(axis=0)
+    observed = ", ".join(f"{m.split('/')[-1]} {g:+.3f}" for m, g in zip(metrics, mean, strict=True))
+    return ClaimResult(name or f"{metrics[-1]} gains most", f"gain of {metrics[-1]} − the largest other gain > "
+                       f"{margin:g} (95% CI over seeds)", f"{observed}; lead {iv.text('+.3f')}",
+                       bool(seeds) and iv.low > margin,
+                       {**{m: float(g) for m, g in zip(metrics, mean, strict=True)}, "effect": iv.estimate,
+                        "ci": [iv.low, iv.high], "n": iv.n})
 
 
 def tail_gain_exceeds_head_loss(rows, *, a: dict, b: dict, tail: str = "test/accuracy_tail",

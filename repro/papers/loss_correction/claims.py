@@ -1,21 +1,25 @@
-"""The loss-correction studies' own claim types (named in the YAML by import path).
+"""The loss-correction studies' own claim types (named in the YAML by import path), each judged on an interval over
+seeds (``repro.studies.stats.seed_interval``, a percentile bootstrap over the seeds):
 
-- :func:`gap_at_least` — mean(metric | a) − mean(metric | b) ≥ margin at every level of a grid key (or the levels
-  given), e.g. forward-T̂ beats cross-entropy by 2 accuracy points at N = 0.4;
-- :func:`ratio_at_least` — mean(metric | a) / mean(metric | b) ≥ value, e.g. T̂'s error at N = 0.6 against 0.4;
-- :func:`gap_grows` — the gap of :func:`gap_at_least` at one level exceeds the gap at another by ≥ margin.
+- :func:`gap_at_least` — the paired per-seed gap metric(a) − metric(b) (same seed, same noise draw) has a 95%
+  interval whose low end is ≥ margin at every level of a grid key (or the levels given), e.g. forward-T̂ beats
+  cross-entropy by 2 accuracy points at N = 0.4;
+- :func:`ratio_at_least` — the ratio of seed means mean(a) / mean(b), its interval from resampling the seeds of
+  both, has a low end ≥ value;
+- :func:`gap_grows` — the per-seed gap at one level minus the same seed's gap at another, interval low end ≥ margin.
 
-Means are over the seeds a study ran; a missing level or method raises MissingRuns (reported as not evaluated).
+A missing level or method raises MissingRuns (reported as not evaluated).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from repro.studies.claims import ClaimResult, require, values_of, where_text
-from repro.studies.results import MissingRuns
+from repro.studies.claims import ClaimResult, require, where_text
+from repro.studies.results import MissingRuns, select
+from repro.studies.stats import Interval, seed_interval
 
-__all__ = ["gap_at_least", "gap_grows", "ratio_at_least"]
+__all__ = ["gap_at_least", "gap_grows", "paired_gaps", "ratio_at_least"]
 
 
 def _levels(rows: list[dict], over: str | None, levels, a: dict, claim: str) -> list:
@@ -29,44 +33,76 @@ def _levels(rows: list[dict], over: str | None, levels, a: dict, claim: str) -> 
     return list(levels)
 
 
-def _gap(rows, metric, a, b, over, level, scale, claim) -> float:
-    at = {} if over is None else {over: level}
-    ma = values_of(rows, metric, {**a, **at}, claim).mean()
-    mb = values_of(rows, metric, {**b, **at}, claim).mean()
-    return float(ma - mb) * scale
+def _by_seed(rows, metric: str, where: dict) -> dict:
+    return {r.get("seed"): float(r[metric]) for r in select(rows, where) if r.get(metric) is not None}
+
+
+def paired_gaps(rows, metric: str, a: dict, b: dict, claim: str, scale: float = 1.0) -> np.ndarray:
+    """metric(a) − metric(b) of each seed both have (× ``scale``), in seed order; MissingRuns if none."""
+    ma, mb = _by_seed(rows, metric, a), _by_seed(rows, metric, b)
+    seeds = sorted(set(ma) & set(mb), key=str)
+    if not seeds:
+        raise MissingRuns(f"{claim}: no seed with {metric!r} in both {a} and {b}")
+    return np.array([(ma[s] - mb[s]) * scale for s in seeds])
+
+
+def _at(over, level) -> dict:
+    return {} if over is None else {over: level}
+
+
+def _result(name, expected, parts: dict, passed: bool, worst: Interval, extra: dict) -> ClaimResult:
+    measured = "; ".join(f"{'' if k is None else f'{k:g}: '}{iv.text('+.2f')}" for k, iv in parts.items())
+    return ClaimResult(name, expected, measured, passed,
+                       {"effect": worst.estimate, "ci": [worst.low, worst.high], "n": worst.n,
+                        "levels": {str(k): {"effect": iv.estimate, "ci": [iv.low, iv.high]} for k, iv in parts.items()},
+                        **extra})
 
 
 def gap_at_least(rows, *, metric: str, a: dict, b: dict, margin: float, over: str | None = None,
                  levels: list | None = None, scale: float = 1.0, name: str | None = None) -> ClaimResult:
-    """mean(a) − mean(b) of ``metric`` (× ``scale``) ≥ ``margin`` at each level of ``over`` (every level the runs of
-    ``a`` have, or ``levels``)."""
+    """The paired per-seed gap metric(a) − metric(b) (× ``scale``): its 95% interval over seeds clears ``margin``
+    (low end ≥ margin) at each level of ``over`` (every level the runs of ``a`` have, or ``levels``)."""
     chosen = _levels(rows, over, levels, a, "gap_at_least")
-    gaps = {lv: _gap(rows, metric, a, b, over, lv, scale, "gap_at_least") for lv in chosen}
+    parts = {lv: seed_interval(paired_gaps(rows, metric, {**a, **_at(over, lv)}, {**b, **_at(over, lv)},
+                                           "gap_at_least", scale)) for lv in chosen}
+    worst = min(parts.values(), key=lambda iv: iv.low)
     at = "" if over is None else f" at {over} = {', '.join(f'{lv:g}' for lv in chosen)}"
-    measured = "; ".join(f"{'' if lv is None else f'{lv:g}: '}{g:+.2f}" for lv, g in gaps.items())
-    return ClaimResult(name or f"{metric}: {where_text(a)} ≥ {where_text(b)} + {margin:g}",
-                       f"{where_text(a)} − {where_text(b)} ≥ {margin:g}{at}", f"gap {measured} (min margin "
-                       f"{min(gaps.values()) - margin:+.2f})", all(g >= margin for g in gaps.values()),
-                       {"gaps": {str(k): v for k, v in gaps.items()}})
+    return _result(name or f"{metric}: {where_text(a)} ≥ {where_text(b)} + {margin:g}",
+                   f"{where_text(a)} − {where_text(b)}, paired by seed: 95% interval ≥ {margin:g}{at}", parts,
+                   all(iv.clears(margin) for iv in parts.values()), worst, {"margin": margin})
 
 
 def gap_grows(rows, *, metric: str, a: dict, b: dict, over: str, low, high, margin: float, scale: float = 1.0,
               name: str | None = None) -> ClaimResult:
-    """gap(high) − gap(low) ≥ ``margin``, the gap being mean(a) − mean(b) of ``metric`` (× ``scale``) at a level."""
-    g_low = _gap(rows, metric, a, b, over, low, scale, "gap_grows")
-    g_high = _gap(rows, metric, a, b, over, high, scale, "gap_grows")
-    return ClaimResult(name or f"{where_text(a)} − {where_text(b)} grows from {over} {low:g} to {high:g}",
-                       f"gap({high:g}) − gap({low:g}) ≥ {margin:g}",
-                       f"gap {g_low:+.2f} at {low:g}, {g_high:+.2f} at {high:g} (growth {g_high - g_low:+.2f})",
-                       g_high - g_low >= margin, {"low": g_low, "high": g_high})
+    """Per seed, gap(high) − gap(low) (the gap being metric(a) − metric(b) × ``scale`` at a level): its 95%
+    interval over seeds clears ``margin``."""
+    g_low = paired_gaps(rows, metric, {**a, over: low}, {**b, over: low}, "gap_grows", scale)
+    g_high = paired_gaps(rows, metric, {**a, over: high}, {**b, over: high}, "gap_grows", scale)
+    if len(g_low) != len(g_high):
+        raise MissingRuns(f"gap_grows: {len(g_low)} seeds at {over} = {low:g}, {len(g_high)} at {high:g}")
+    iv = seed_interval(g_high - g_low)
+    return _result(name or f"{where_text(a)} − {where_text(b)} grows from {over} {low:g} to {high:g}",
+                   f"gap({high:g}) − gap({low:g}), per seed: 95% interval ≥ {margin:g}", {None: iv},
+                   iv.clears(margin), iv, {"low": float(g_low.mean()), "high": float(g_high.mean())})
 
 
 def ratio_at_least(rows, *, metric: str, a: dict, b: dict, value: float, name: str | None = None) -> ClaimResult:
-    """mean(metric | a) / mean(metric | b) ≥ ``value``."""
-    va, vb = values_of(rows, metric, a, "ratio_at_least"), values_of(rows, metric, b, "ratio_at_least")
-    ma, mb = float(np.mean(va)), float(np.mean(vb))
-    ratio = ma / mb if mb > 0 else float("inf")
+    """mean(metric | a) / mean(metric | b) over the seeds both have: its 95% interval (seeds resampled, the two
+    arms of a seed together) clears ``value``; a zero denominator is a ratio of +inf only for a positive numerator
+    (0 / 0 is no growth: ratio 1)."""
+    ma, mb = _by_seed(rows, metric, a), _by_seed(rows, metric, b)
+    seeds = sorted(set(ma) & set(mb), key=str)
+    if not seeds:
+        raise MissingRuns(f"ratio_at_least: no seed with {metric!r} in both {a} and {b}")
+    pairs = np.array([[ma[s], mb[s]] for s in seeds])
+
+    def ratio(sample: np.ndarray) -> float:
+        num, den = float(sample[:, 0].mean()), float(sample[:, 1].mean())
+        return num / den if den > 0 else (float("inf") if num > 0 else 1.0)
+
+    iv = seed_interval(pairs, statistic=ratio)
     return ClaimResult(name or f"{metric}: {where_text(a)} / {where_text(b)} ≥ {value:g}",
-                       f"{where_text(a)} / {where_text(b)} ≥ {value:g}",
-                       f"{ma:.3f} / {mb:.3f} = {ratio:.2f} (n={len(va)}, {len(vb)})", ratio >= value,
-                       {"a": ma, "b": mb, "ratio": ratio})
+                       f"{where_text(a)} / {where_text(b)} of seed means: 95% interval ≥ {value:g}",
+                       f"{pairs[:, 0].mean():.3f} / {pairs[:, 1].mean():.3f} = {iv.text('.2f')}", iv.clears(value),
+                       {"effect": iv.estimate, "ci": [iv.low, iv.high], "n": iv.n, "a": float(pairs[:, 0].mean()),
+                        "b": float(pairs[:, 1].mean())})

@@ -5,6 +5,8 @@ T[i, j] = P(noisy label j | true label i), and p̂ = softmax(logits) the model's
   per-class losses; its expectation over ỹ ~ T[y] is the clean loss −log p̂_y (unbiased, Theorem 1), and it can be
   negative. −log p̂ is clipped at −log ε (p̂ ≥ ε = 1e-7), which bounds the loss below: without the clip, classes
   whose coefficient in T⁻¹ is negative would be pushed to p̂ → 0 and the loss to −∞.
+- :func:`clipped_cross_entropy` — the plain loss of the CE rows and stage 1, −log p̂_ỹ with the same clip as the
+  original's cross-entropy.
 - :func:`forward_loss` — ℓ→(p̂, ỹ) = −log (p̂ᵀ T)_ỹ = −log Σ_i p̂_i T[i, ỹ]: cross-entropy of the *noisy* posterior
   the model implies; computed in log space (logsumexp of log p̂_i + log T[i, ỹ]), with p̂ clipped to ≥ ε as above.
 
@@ -23,7 +25,8 @@ import torch.nn.functional as F
 from repro.errors import ConfigValueError
 from repro.training.noise_robust_losses import EPS
 
-__all__ = ["backward_loss", "check_transition", "clipped_log_probabilities", "forward_loss", "inverse_transition"]
+__all__ = ["backward_loss", "check_transition", "clipped_cross_entropy", "clipped_log_probabilities", "forward_loss",
+           "inverse_transition"]
 
 # cond(T) above this: T⁻¹ is numerically meaningless in float64 (and float32 training would amplify noise ~1e7×).
 MAX_CONDITION = 1e12
@@ -63,6 +66,12 @@ def inverse_transition(T: torch.Tensor, what: str = "model.init_args.transition"
 def clipped_log_probabilities(logits: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """log softmax(logits) clipped to [log ε, log(1 − ε)] (p̂ clipped to [ε, 1 − ε], in log space)."""
     return F.log_softmax(logits, dim=-1).clamp(math.log(eps), math.log1p(-eps))
+
+
+def clipped_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Batch mean of −log p̂_ỹ with p̂ clipped to [ε, 1 − ε]: the code's cross-entropy (``loss.py`` clips p̂ for
+    every loss, CE included), so a confident wrong prediction costs at most −log ε ≈ 16.1 and no gradient."""
+    return -clipped_log_probabilities(logits).gather(-1, y[:, None]).squeeze(-1).mean()
 
 
 def backward_loss(logits: torch.Tensor, y: torch.Tensor, T_inv: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,13 @@ from repro.atomic import write_text
 from repro.data.loaders import DeviceLoader
 from repro.errors import ConfigValueError, ReproError
 from repro.papers.loss_correction.estimator import anchor_transition, transition_error
-from repro.papers.loss_correction.losses import backward_loss, check_transition, forward_loss, inverse_transition
+from repro.papers.loss_correction.losses import (
+    backward_loss,
+    check_transition,
+    clipped_cross_entropy,
+    forward_loss,
+    inverse_transition,
+)
 from repro.training.callbacks import BestCheckpoint
 from repro.training.classifier import BackboneFactory, Classifier
 from repro.training.noise_robust_losses import savage_loss, sigmoid_loss, soft_bootstrap_loss, unhinged_loss
@@ -56,8 +62,10 @@ class LossCorrection(Classifier):
         transition: the noise matrix of the corrected losses: ``"true"`` (the datamodule's, the one the labels were
             drawn from), the path of a T̂ file a stage-1 run wrote, or the matrix itself.
         estimate_transition: at the end of training write the T̂ files and log their error against the true T.
-        estimator_percentile: the robust anchor's outlier percentile (97); the argmax variant is always written too.
-        estimator_in_place_outliers: reproduce the original estimator's in-place zeroing (``estimator.py``).
+        estimator_percentile: the robust anchor's outlier percentile (97); ``null``: ``T_hat_percentile.json`` holds
+            the plain argmax anchors too (the code's CIFAR-100 choice). The argmax variant is always written.
+        estimator_in_place_outliers: the original estimator's in-place zeroing (``estimator.py``; default, as in
+            the code); ``false`` filters each column on a clean copy.
         logit_batchnorm: BatchNorm1d on the logits (ε 1e-3, momentum 0.01); default: for unhinged and sigmoid.
         bootstrap_beta: β of soft bootstrapping (0.95).
         decay_kernels_only: the optimizer's weight decay on weight matrices and conv kernels only (ndim > 1), not on
@@ -83,7 +91,7 @@ class LossCorrection(Classifier):
         transition: str | list[list[float]] | None = None,
         estimate_transition: bool = False,
         estimator_percentile: float | None = 97.0,
-        estimator_in_place_outliers: bool = False,
+        estimator_in_place_outliers: bool = True,
         logit_batchnorm: bool | None = None,
         bootstrap_beta: float = 0.95,
         decay_kernels_only: bool = False,
@@ -146,7 +154,7 @@ class LossCorrection(Classifier):
             return savage_loss(logits, y)
         if self.loss_name == "boot_soft":
             return soft_bootstrap_loss(logits, y, self.bootstrap_beta)
-        return nn.functional.cross_entropy(logits, y)
+        return clipped_cross_entropy(logits, y)
 
     def _set_transition(self, spec) -> None:
         what = "model.init_args.transition"
@@ -271,7 +279,7 @@ class LossCorrection(Classifier):
     def _write_estimates(self) -> None:
         probs, T = self.training_softmax(), self.known_transition()
         out = Path(self.trainer.default_root_dir)
-        variants = {"percentile": self.estimator_percentile or 97.0, "argmax": None}
+        variants = {"percentile": self.estimator_percentile, "argmax": None}
         for name, percentile in variants.items():
             estimate = anchor_transition(probs, percentile=percentile,
                                          in_place_outliers=self.estimator_in_place_outliers)

@@ -3,7 +3,16 @@ and the other paper configs must match (``tests/test_original_values.py``). Sour
 commit 15a79de (code unchanged since 2018-10): ``experiment.py`` (E), ``models.py`` (M), ``loss.py`` (L),
 ``noise.py`` (N), ``resnet.py`` (R). Keras 2.0 defaults are named as such (Adagrad ε = K.epsilon() = 1e-8 in its
 optimizer, clip ε = 1e-7 in the losses, SGD without Nesterov). A Keras ``l2(λ)`` kernel regularizer adds λ‖w‖² to
-the loss, whose gradient 2λw is what PyTorch's ``weight_decay`` adds: it appears here as 2λ."""
+the loss, whose gradient 2λw is what PyTorch's ``weight_decay`` adds: it appears here as 2λ.
+
+In the code, not the config: ``loss.py`` L8-13 clips p̂ to [1e-7, 1 − 1e-7] after renormalising, for every loss,
+cross-entropy included (``y_pred /= y_pred.sum(axis=-1, keepdims=True); y_pred = K.clip(y_pred, K.epsilon(),
+1.0 - K.epsilon()); return -K.sum(y_true * K.log(y_pred), axis=-1)``): our CE rows and stage 1 use the same clip
+(``losses.clipped_cross_entropy``, pinned by ``test_cross_entropy_is_the_originals_clipped_one``). Departure:
+Keras' ``val_loss``, which the checkpoint monitors (M L94-99), is the total loss, the L2 penalty λ‖w‖² included;
+our ``val/objective`` is the data loss alone (weight decay lives in the optimizer, not in the loss). It matters only
+where λ > 0 (the CIFAR configs), where the two can pick different epochs; the MNIST, IMDB and quick studies have
+no L2 and select identically."""
 
 from repro.papers import OriginalValue
 
@@ -33,6 +42,10 @@ def _selection_and_methods(epochs: int, epochs_source: str, bounded_source: str,
     if percentile:
         values.append(V("model.init_args.estimator_percentile", 97.0, f"{M} L442-446: np.percentile(.., 97, "
                         f"'higher'); {E} L59-62 filter_outlier=True for every dataset but cifar100"))
+    values.append(V("model.init_args.estimator_in_place_outliers", True,
+                    f"{M} L442-446: eta_thresh = np.percentile(eta_corr[:, i], 97, 'higher'); robust_eta = "
+                    "eta_corr[:, i]; robust_eta[robust_eta >= eta_thresh] = 0.0 — a numpy view, so the zeroing "
+                    "writes into eta_corr and later columns' anchors see it"))
     return values
 
 
@@ -130,8 +143,6 @@ ORIGINAL = {
         V("model.init_args.estimate_transition", True, f"{E} L98-108: the crossentropy run is stage 1", method="CE"),
         V("model.init_args.estimator_percentile", 97.0, f"{M} L442-446: np.percentile(.., 97, 'higher'); {E} "
           "L59-62 filter_outlier=True except cifar100"),
-        V("model.init_args.estimator_in_place_outliers", False, f"{M} L442-446 zero a numpy view in place; we use "
-          "the clean copy (the quirk is a named option)"),
         V("model.init_args.loss", "forward", f"{L} L23-29 'forward'", method="forward_T"),
         V("model.init_args.loss", "backward", f"{L} L15-21 'backward'", method="backward_T"),
         V("model.init_args.transition", "true", f"{E} L98-108: the known-T runs use the generating T",

@@ -1,8 +1,9 @@
 """Manifold Mixup's own claim types, named in its study YAMLs by import path; the generic checks (``less_than``,
 ``within``, ...) are the shared ones (``repro.studies.claims``).
 
-- :func:`ratio_at_most` — mean(metric | a) / mean(metric | b) ≤ value (e.g. the flattening of a representation
-  relative to no mixup);
+- :func:`ratio_at_most` — mean(metric | a) / mean(metric | b) over the seeds both arms ran, with a 95% bootstrap
+  interval over seeds (a seed's two arms resampled together) whose high end must be ≤ value (e.g. the flattening
+  of a representation relative to no mixup);
 - :func:`ordered_in_every_cell` — in every cell of the paper's tables (dataset × network), the seed-mean metric of
   the methods strictly increases along ``order`` (e.g. error: manifold < input < none);
 - :func:`lowest_in_every_cell` — in every cell, one method's seed-mean metric is below every other method's (e.g.
@@ -16,19 +17,32 @@ from collections.abc import Sequence
 import numpy as np
 
 from repro.studies.claims import ClaimResult, values_of, where_text
-from repro.studies.results import MissingRuns
+from repro.studies.results import MissingRuns, select
+from repro.studies.stats import seed_interval
 
 __all__ = ["lowest_in_every_cell", "ordered_in_every_cell", "ratio_at_most"]
 
 
 def ratio_at_most(rows, *, metric: str, a: dict, b: dict, value: float, name: str | None = None) -> ClaimResult:
-    """mean(``metric`` of rows ``a``) / mean(``metric`` of rows ``b``) ≤ ``value``."""
-    ma = float(values_of(rows, metric, a, "ratio_at_most").mean())
-    mb = float(values_of(rows, metric, b, "ratio_at_most").mean())
-    ratio = ma / mb if mb else float("inf")
+    """mean(``metric`` of rows ``a``) / mean(``metric`` of rows ``b``) over the seeds both have: the high end of its
+    95% interval over seeds (paired: a resampled seed brings both arms) is ≤ ``value``."""
+    ma = {r.get("seed"): float(r[metric]) for r in select(rows, a) if r.get(metric) is not None}
+    mb = {r.get("seed"): float(r[metric]) for r in select(rows, b) if r.get(metric) is not None}
+    seeds = sorted(set(ma) & set(mb), key=str)
+    if not seeds:
+        raise MissingRuns(f"ratio_at_most: no seed with {metric!r} in both {a} and {b}")
+    pairs = np.array([[ma[s], mb[s]] for s in seeds])
+
+    def ratio(sample: np.ndarray) -> float:
+        den = float(sample[:, 1].mean())
+        return float(sample[:, 0].mean()) / den if den else float("inf")
+
+    iv = seed_interval(pairs, statistic=ratio)
     return ClaimResult(name or f"{metric}: {where_text(a)} / {where_text(b)} ≤ {value:g}",
-                       f"{where_text(a)} / {where_text(b)} ≤ {value:g}", f"{ma:.4g} / {mb:.4g} = {ratio:.3f}",
-                       ratio <= value, {"a": ma, "b": mb, "ratio": ratio})
+                       f"{where_text(a)} / {where_text(b)} of seed means: 95% interval ≤ {value:g}",
+                       f"{pairs[:, 0].mean():.4g} / {pairs[:, 1].mean():.4g} = {iv.text('.3f')}", iv.high <= value,
+                       {"a": float(pairs[:, 0].mean()), "b": float(pairs[:, 1].mean()), "ratio": iv.estimate,
+                        "effect": iv.estimate, "ci": [iv.low, iv.high], "n": iv.n})
 
 
 def _cell_means(rows, metric: str, methods: Sequence[str], cells: Sequence[str], key: str, claim: str):

@@ -2,7 +2,16 @@
 Sources: google/uncertainty-baselines at the revision the configs pin, 054e27f (2021-03-24): ``baselines/cifar/
 sngp.py`` (UB), ``uncertainty_baselines/models/wide_resnet_sngp.py`` (WRN), ``uncertainty_baselines/datasets/
 cifar.py`` (DS); google/edward2 at a7dcb3a (2021-03-11), the revision UB's unpinned install got on that date:
-``edward2/tensorflow/layers/random_feature.py`` (ED)."""
+``edward2/tensorflow/layers/random_feature.py`` (ED).
+
+Departure (not in the list, since the config keeps ours): ED's ``LaplaceRandomFeatureCovariance.build`` adds the
+precision with ``add_weight(name='gp_precision_matrix', ..., trainable=False,
+aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)``, and its update is ``precision_matrix.assign(
+precision_matrix + precision_matrix_minibatch)`` in each replica. TensorFlow documents ONLY_FIRST_REPLICA as "for
+when every replica is performing the same update, but we only want to perform the update once": the first
+replica's value is kept, so on UB's 8 TPU cores × 64 examples the precision sums the first core's batches only,
+≈ 1/8 of each epoch. Ours sums every batch of every rank (``precision_share: 1``); ``precision_share: 0.125``
+reproduces the original's in expectation (tests/papers/sngp/test_sngp_precision_share.py)."""
 
 from repro.papers import OriginalValue
 

@@ -24,6 +24,7 @@ from repro.papers.sparse_double_descent.rounds import (
     seed_curves,
 )
 from repro.studies.claims import ClaimResult, where_text
+from repro.studies.stats import seed_interval
 
 __all__ = ["best_not_below", "dip_shallower", "dip_while_interpolating", "early_stopping_pays_off",
            "entropy_non_monotone", "entropy_peak_near_fall", "no_sdd", "sdd_exists", "sweet_beats_dense"]
@@ -33,15 +34,37 @@ def _pct(s: float) -> str:
     return f"{100 * s:.1f}%"
 
 
+def _interval(per_seed: list[float]):
+    """The 95% bootstrap interval over seeds of the per-seed values (−inf, e.g. a curve of under 3 rounds, makes
+    the interval −inf: such a seed fails the claim)."""
+    values = np.asarray(per_seed, dtype=float)
+    if not np.isfinite(values).all():
+        return None
+    return seed_interval(values)
+
+
+def _iv_values(iv) -> dict:
+    return {} if iv is None else {"effect": iv.estimate, "ci": [iv.low, iv.high], "n": iv.n}
+
+
+def _iv_text(iv, fmt: str = ".2f") -> str:
+    return "no interval (a seed has no value)" if iv is None else iv.text(fmt)
+
+
 def sdd_exists(rows, *, where=None, min_depth: float = 3.0, collapse_drop: float = 10.0, name=None) -> ClaimResult:
-    """Every selected run's test-accuracy curve has an SDD triple of depth ≥ ``min_depth`` points."""
+    """The selected runs' test-accuracy curves have an SDD triple of depth ≥ ``min_depth`` points: the 95% interval
+    over seeds of the per-seed depth lies at or above ``min_depth``. A flat curve has a depth too (the test set's
+    sampling noise makes dips and recoveries), so ``min_depth`` must exceed what that noise alone reaches."""
     per = [(seed, c, sdd_triple(c["test"], collapse_drop)) for seed, c in seed_curves(rows, where, "sdd_exists")]
-    ok = all(t.depth >= min_depth for _, _, t in per)
-    measured = "; ".join(f"seed {s}: {t.depth:.2f} (r{t.i} {c['test'][t.i]:.1f} → r{t.j} {c['test'][t.j]:.1f} at "
-                         f"{_pct(c['sparsity'][t.j])} → r{t.k} {c['test'][t.k]:.1f} at {_pct(c['sparsity'][t.k])})"
-                         for s, c, t in per)
-    return ClaimResult(name or f"SDD triple ({where_text(where)})", f"depth ≥ {min_depth:g} pts, every seed",
-                       measured, ok, {"depth": [t.depth for _, _, t in per]})
+    iv = _interval([t.depth for _, _, t in per])
+    ok = iv is not None and iv.clears(min_depth)
+    seeds = "; ".join(f"seed {s}: {t.depth:.2f} (r{t.i} {c['test'][t.i]:.1f} → r{t.j} {c['test'][t.j]:.1f} at "
+                      f"{_pct(c['sparsity'][t.j])} → r{t.k} {c['test'][t.k]:.1f} at {_pct(c['sparsity'][t.k])})"
+                      for s, c, t in per)
+    measured = f"depth {_iv_text(iv)}; {seeds}"
+    return ClaimResult(name or f"SDD triple ({where_text(where)})",
+                       f"depth ≥ {min_depth:g} pts (95% CI over seeds)", measured, ok,
+                       {"depth": [t.depth for _, _, t in per], **_iv_values(iv)})
 
 
 def no_sdd(rows, *, where=None, max_depth: float = 2.0, collapse_drop: float = 10.0, name=None) -> ClaimResult:
@@ -69,7 +92,7 @@ def dip_while_interpolating(rows, *, where=None, min_drop: float = 3.0, train_th
                             name=None) -> ClaimResult:
     """In every selected run, test accuracy falls ≥ ``min_drop`` points below the dense round during pruning rounds
     whose train accuracy (on the noisy labels) is still ≥ ``train_threshold``: pruning hurts while the network
-    still memorises (the critical phase)."""
+    still memorises (the critical phase). The 95% interval over seeds of the per-seed drop must clear ``min_drop``."""
     parts, drops = [], []
     for seed, c in seed_curves(rows, where, "dip_while_interpolating"):
         fitted = [r for r in range(1, len(c["test"])) if c["train"][r] >= train_threshold]
@@ -79,23 +102,31 @@ def dip_while_interpolating(rows, *, where=None, min_drop: float = 3.0, train_th
         drops.append(float(drop))
         parts.append(f"seed {seed}: {drop:.2f}" + (f" (r{worst}, train {c['train'][worst]:.1f}%)" if fitted else "")
                      + f"; train at the SDD dip r{dip}: {c['train'][dip]:.1f}%")
+    iv = _interval(drops)
     return ClaimResult(name or f"dip while interpolating ({where_text(where)})",
-                       f"dense − test ≥ {min_drop:g} pts in a round with train ≥ {train_threshold:g}%, every seed",
-                       "; ".join(parts), all(d >= min_drop for d in drops), {"drop": drops})
+                       f"dense − test ≥ {min_drop:g} pts in a round with train ≥ {train_threshold:g}% (95% CI over "
+                       "seeds)", f"drop {_iv_text(iv)}; " + "; ".join(parts),
+                       iv is not None and iv.clears(min_drop), {"drop": drops, **_iv_values(iv)})
 
 
 def entropy_non_monotone(rows, *, where=None, min_rise: float = 0.05, min_fall: float = 0.3,
                          name=None) -> ClaimResult:
-    """Every selected run's network entropy rises by ≥ ``min_rise`` bits from the dense round to its peak and falls
-    by ≥ ``min_fall`` bits from the peak to the last round."""
-    parts, ok = [], True
+    """The selected runs' network entropy rises by ≥ ``min_rise`` bits from the dense round to its peak and falls
+    by ≥ ``min_fall`` bits from the peak to the last round: the 95% intervals over seeds of the per-seed rise and
+    fall clear them."""
+    parts, rises, falls = [], [], []
     for seed, c in seed_curves(rows, where, "entropy_non_monotone"):
         h, peak = c["entropy"], int(np.argmax(c["entropy"]))
-        rise, fall = h[peak] - h[0], h[peak] - h[-1]
-        ok &= bool(rise >= min_rise and fall >= min_fall)
+        rises.append(float(h[peak] - h[0]))
+        falls.append(float(h[peak] - h[-1]))
         parts.append(f"seed {seed}: {h[0]:.3f} → {h[peak]:.3f} (r{peak}) → {h[-1]:.3f}")
+    up, down = _interval(rises), _interval(falls)
+    ok = up is not None and down is not None and up.clears(min_rise) and down.clears(min_fall)
     return ClaimResult(name or f"entropy rises then falls ({where_text(where)})",
-                       f"rise ≥ {min_rise:g} and fall ≥ {min_fall:g} bits, every seed", "; ".join(parts), ok, {})
+                       f"rise ≥ {min_rise:g} and fall ≥ {min_fall:g} bits (95% CIs over seeds)",
+                       f"rise {_iv_text(up, '.3f')}, fall {_iv_text(down, '.3f')}; " + "; ".join(parts), ok,
+                       {"rise": rises, "fall": falls, **_iv_values(up),
+                        "fall_ci": None if down is None else [down.low, down.high]})
 
 
 def entropy_peak_near_fall(rows, *, where=None, tolerance: float = 2, train_threshold: float = 99.0,
@@ -136,36 +167,42 @@ def _paired(rows, a: dict, b: dict, claim: str):
 
 def dip_shallower(rows, *, a: dict, b: dict, min_gap: float = 1.0, max_ratio: float = 0.5,
                   collapse_drop: float = 10.0, name=None) -> ClaimResult:
-    """``a``'s SDD dip is shallower than ``b``'s: per seed, depth_b − depth_a ≥ ``min_gap`` points, and the
-    seed-mean curve's depth of ``a`` is ≤ ``max_ratio`` × that of ``b``."""
+    """``a``'s SDD dip is shallower than ``b``'s: the 95% interval over seeds of the paired gap depth_b − depth_a
+    clears ``min_gap`` points, and the seed-mean curve's depth of ``a`` is ≤ ``max_ratio`` × that of ``b``."""
     seeds, ca, cb = _paired(rows, a, b, "dip_shallower")
     gaps = [sdd_triple(cb[s]["test"], collapse_drop).depth - sdd_triple(ca[s]["test"], collapse_drop).depth
             for s in seeds]
     da = sdd_triple(mean_curves(list(ca.values()))["test"], collapse_drop).depth
     db = sdd_triple(mean_curves(list(cb.values()))["test"], collapse_drop).depth
-    ok = bool(seeds) and all(g >= min_gap for g in gaps) and da <= max_ratio * db
+    iv = _interval(gaps) if seeds else None
+    ok = iv is not None and iv.clears(min_gap) and da <= max_ratio * db
     return ClaimResult(name or f"{where_text(a)} dip shallower than {where_text(b)}",
-                       f"depth gap ≥ {min_gap:g} pts every seed; mean-curve depth ratio ≤ {max_ratio:g}",
-                       f"gaps {', '.join(f'{s}: {g:.2f}' for s, g in zip(seeds, gaps, strict=True))}; mean curves "
+                       f"depth gap ≥ {min_gap:g} pts (95% CI over seeds); mean-curve depth ratio ≤ {max_ratio:g}",
+                       f"gap {_iv_text(iv)}; gaps "
+                       f"{', '.join(f'{s}: {g:.2f}' for s, g in zip(seeds, gaps, strict=True))}; mean curves "
                        f"{da:.2f} vs {db:.2f} (ratio {da / db if db > 0 else float('nan'):.2f})", ok,
-                       {"gaps": gaps, "mean_depth_a": da, "mean_depth_b": db})
+                       {"gaps": gaps, "mean_depth_a": da, "mean_depth_b": db, **_iv_values(iv)})
 
 
 def best_not_below(rows, *, a: dict, b: dict, margin: float = 0.0, name=None) -> ClaimResult:
-    """Per seed, ``a``'s best round is ≥ ``b``'s best round + ``margin`` points."""
+    """``a``'s best round beats ``b``'s: the 95% interval over seeds of the paired gap best_a − best_b lies strictly
+    above ``margin`` points (two equal arms, gap 0 in every seed, fail at margin 0)."""
     seeds, ca, cb = _paired(rows, a, b, "best_not_below")
     gaps = [float(ca[s]["test"].max() - cb[s]["test"].max()) for s in seeds]
-    return ClaimResult(name or f"{where_text(a)} best ≥ {where_text(b)} best",
-                       f"best − best ≥ {margin:g} pts, every seed",
-                       ", ".join(f"seed {s}: {ca[s]['test'].max():.2f} vs {cb[s]['test'].max():.2f}"
-                                 for s in seeds), bool(seeds) and all(g >= margin for g in gaps), {"gaps": gaps})
+    iv = _interval(gaps) if seeds else None
+    return ClaimResult(name or f"{where_text(a)} best > {where_text(b)} best",
+                       f"best − best > {margin:g} pts (95% CI over seeds)",
+                       f"gap {_iv_text(iv)}; " + ", ".join(f"seed {s}: {ca[s]['test'].max():.2f} vs "
+                                                           f"{cb[s]['test'].max():.2f}" for s in seeds),
+                       iv is not None and iv.low > margin, {"gaps": gaps, **_iv_values(iv)})
 
 
 def early_stopping_pays_off(rows, *, a: dict, b: dict, tolerance: float = 1.0, max_loss_a: float = 1.0,
-                            min_loss_b: float = 1.0, name=None) -> ClaimResult:
+                            min_gap: float = 1.0, min_loss_b: float | None = None, name=None) -> ClaimResult:
     """"Stop at the first round more than ``tolerance`` points below the running best" loses ≤ ``max_loss_a``
-    points against the best round under ``a``, and under ``b`` more than ``min_loss_b`` and more than under ``a``,
-    every seed."""
+    points against the best round under ``a`` in every seed, and more under ``b``: the 95% interval over seeds
+    of the paired gap loss_b − loss_a clears ``min_gap`` points (and, with ``min_loss_b``, every seed's loss under
+    ``b`` exceeds it). The gap is what can fail: a curve whose best round is its first loses 0 under the rule."""
     seeds, ca, cb = _paired(rows, a, b, "early_stopping_pays_off")
 
     def loss(c):
@@ -173,10 +210,13 @@ def early_stopping_pays_off(rows, *, a: dict, b: dict, tolerance: float = 1.0, m
         return float(c["test"].max() - c["test"][stop.kept]), stop
 
     la, lb = [loss(ca[s]) for s in seeds], [loss(cb[s]) for s in seeds]
-    ok = bool(seeds) and all(x <= max_loss_a and y > max(min_loss_b, x) for (x, _), (y, _) in zip(la, lb, strict=True))
-    text = "; ".join(f"seed {s}: {lx:.2f} (keeps r{sx.kept}) vs {ly:.2f} (keeps r{sy.kept})"
+    iv = _interval([y - x for (x, _), (y, _) in zip(la, lb, strict=True)]) if seeds else None
+    ok = (iv is not None and iv.clears(min_gap) and all(x <= max_loss_a for x, _ in la)
+          and (min_loss_b is None or all(y > min_loss_b for y, _ in lb)))
+    text = f"gap {_iv_text(iv)}; " + "; ".join(f"seed {s}: {lx:.2f} (keeps r{sx.kept}) vs {ly:.2f} (keeps r{sy.kept})"
                      for s, (lx, sx), (ly, sy) in zip(seeds, la, lb, strict=True))
     return ClaimResult(name or f"early stopping: {where_text(a)} vs {where_text(b)}",
-                       f"loss ≤ {max_loss_a:g} pts ({where_text(a)}); > {min_loss_b:g} and above it "
-                       f"({where_text(b)}), every seed", text, ok,
-                       {"loss_a": [x for x, _ in la], "loss_b": [x for x, _ in lb]})
+                       f"loss ≤ {max_loss_a:g} pts ({where_text(a)}, every seed); loss({where_text(b)}) − "
+                       f"loss({where_text(a)}) ≥ {min_gap:g} pts (95% CI over seeds)"
+                       + ("" if min_loss_b is None else f"; > {min_loss_b:g} ({where_text(b)}, every seed)"),
+                       text, ok, {"loss_a": [x for x, _ in la], "loss_b": [x for x, _ in lb], **_iv_values(iv)})

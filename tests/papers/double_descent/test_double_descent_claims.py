@@ -77,7 +77,8 @@ def test_epochwise_claims_read_histories(tmp_path):
     table = [{"width": 64, "seed": 0, "run_dir": _history_run(tmp_path, "a", dd)},
              {"width": 12, "seed": 0, "run_dir": _history_run(tmp_path, "b", flat)}]
     r = epochwise_double_descent(table, where={"width": 64}, min_rise=0.1, min_fall=0.08)
-    assert r.passed and r.values == pytest.approx({"min": 0.18, "max": 0.30, "last": 0.21})
+    assert r.passed and {k: r.values[k] for k in ("min", "max", "last")} == pytest.approx(
+        {"min": 0.18, "max": 0.30, "last": 0.21})
     assert not epochwise_double_descent(table, where={"width": 12}).passed  # no second descent
     assert last_exceeds_min(table, where={"width": 12}, margin=0.06).passed
     assert not last_exceeds_min(table, where={"width": 12}, margin=0.07).passed
@@ -107,3 +108,64 @@ def test_peak_near_threshold_in_widths_not_grid_steps():
     assert peak_near_threshold(table, x="width", threshold=0.1, tolerance=4).passed
     with pytest.raises(ReproError, match="exactly one"):
         peak_near_threshold(table, x="width", threshold=0.1)
+
+
+# Each claim type fails on a constructed null input (no effect) and passes on a constructed effect, with seed noise.
+
+def _noisy(curve, seeds=(0, 1, 2), sd=0.01, **extra):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    return [{"width": w, "seed": s, "test/error": float(v + rng.normal(0, sd)), "train/error": tr, **extra}
+            for s in seeds for w, v, tr in zip(WIDTHS, curve, TRAIN, strict=True)]
+
+
+WIDTHS = [4, 6, 8, 16, 32, 64]
+TRAIN = [0.40, 0.30, 0.10, 0.00, 0.00, 0.00]  # k* (train ≤ 0.05) = 16
+
+
+def test_peak_claims_fail_on_a_flat_curve_and_pass_on_a_peak():
+    flat, peaked = [0.2] * 6, [0.30, 0.18, 0.25, 0.40, 0.30, 0.15]
+    assert not peak_exceeds_ends(_noisy(flat), x="width", first_min_from=6, margin_left=0.02, margin_right=0.02).passed
+    assert peak_exceeds_ends(_noisy(peaked), x="width", first_min_from=6).passed
+    assert not peak_near_threshold(_noisy(flat), x="width", first_min_from=6, min_rise=0.02, min_fall=0.02,
+                                   tolerance_steps=1).passed
+    assert peak_near_threshold(_noisy(peaked), x="width", first_min_from=6, min_rise=0.02, min_fall=0.02,
+                               tolerance_steps=1).passed
+
+
+def test_a_falling_curve_has_no_peak_to_place_at_the_threshold():
+    """Without label noise the test error only falls: its maximum is the grid's first width, one step from k*. A
+    position claim must not pass there (it did before the interior-peak check)."""
+    falling = [0.30, 0.25, 0.20, 0.15, 0.12, 0.10]
+    table = _noisy(falling, sd=0.0)
+    r = peak_near_threshold(table, x="width", tolerance_steps=3)
+    assert not r.passed and r.values["interior"] is False
+    assert not peak_near_threshold(table, x="width", first_min_from=6, tolerance_steps=3).passed
+
+
+def test_peak_grows_with_fails_on_equal_levels_and_passes_on_growth():
+    equal = _noisy([0.30, 0.18, 0.25, 0.40, 0.30, 0.15], label_noise=0.0) + _noisy(
+        [0.30, 0.18, 0.25, 0.40, 0.30, 0.15], label_noise=0.2)
+    assert not peak_grows_with(equal, x="width", by="label_noise", first_min_from=6).passed
+    growing = _noisy([0.30, 0.18, 0.20, 0.22, 0.18, 0.15], label_noise=0.0) + _noisy(
+        [0.30, 0.18, 0.25, 0.40, 0.30, 0.15], label_noise=0.2)
+    assert peak_grows_with(growing, x="width", by="label_noise", first_min_from=6).passed
+    from repro.studies.results import MissingRuns
+
+    with pytest.raises(MissingRuns, match="two levels"):  # a --grid subset of one level: NOT RUN, not FAIL
+        peak_grows_with(_noisy([0.2] * 6, label_noise=0.2), x="width", by="label_noise")
+
+
+def test_epochwise_claims_fail_on_flat_histories_and_pass_on_the_effect(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    dd = np.array([0.30, 0.20, 0.18, 0.25, 0.30, 0.28, 0.22, 0.21])
+    flat = np.full(8, 0.25)
+    table = [{"width": w, "seed": s, "run_dir": _history_run(tmp_path, f"{w}_{s}", curve + rng.normal(0, 0.005, 8))}
+             for s in range(3) for w, curve in ((64, dd), (12, flat))]
+    assert epochwise_double_descent(table, where={"width": 64}, min_rise=0.05, min_fall=0.05).passed
+    assert not epochwise_double_descent(table, where={"width": 12}, min_rise=0.02, min_fall=0.02).passed
+    assert last_exceeds_min(table, where={"width": 64}, margin=0.02).passed
+    assert not last_exceeds_min(table, where={"width": 12}, margin=0.02).passed

@@ -48,3 +48,15 @@ def test_inverse_sqrt_schedule_counts_gradient_steps():
     assert lrs[0] == pytest.approx(0.1) and lrs[511] == pytest.approx(0.1)
     assert lrs[512] == pytest.approx(0.1 / 2**0.5)
     assert lrs[2048] == pytest.approx(0.1 / 5**0.5)
+
+
+def test_paper_descriptions_state_the_precision_the_config_runs():
+    """The 2019 code trains in fp32 (original.py: trainer.precision 32-true); a description must not say bf16."""
+    from conftest import CONFIGS
+
+    from repro.studies.study import Study
+
+    for name in ("paper", "paper_noise", "paper_epochwise", "paper_cnn"):
+        study = Study.load(CONFIGS / "double_descent" / f"{name}.yaml")
+        assert study.base["trainer"]["precision"] == "32-true"
+        assert "bf16" not in study.meta["description"], name

@@ -9,6 +9,7 @@ import csv
 import json
 
 import pytest
+from conftest import assert_control_fails, control_fixture
 
 from repro.cli import main
 from repro.studies.runner import StudyRunner
@@ -79,6 +80,16 @@ def test_report_and_figure_are_written(study_dir):
     assert "2/2 claims passed" in report and "![modelwise](modelwise.png)" in report
     png = (path / "modelwise.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+# The no_noise control on every other width of the grid (both sides of k* = 24-32; the whole grid would double the
+# module's time): its two claims must FAIL, the position claim because a falling curve has no interior peak.
+no_noise = control_fixture("double_descent", "quick", "no_noise", "--grid",
+                           "model.init_args.backbone.init_args.width=[6,8,16,32,1024]")
+
+
+def test_without_label_noise_there_is_no_peak_to_place(no_noise):
+    assert_control_fails(no_noise, "double_descent", "quick", "no_noise")
 
 
 def test_rerun_is_fully_cached(study_dir, quick_yaml_path):

@@ -73,15 +73,61 @@ def test_spread_kept_and_close_compare_seed_by_seed(tmp_path):
     base = _run(tmp_path, "none", _fading)
     kept = _run(tmp_path, "l2", lambda s, r, e: _fading(s, r, e, keep=0.3), setting="l2")
     rows = base + kept
-    result = claims.spread_kept(rows, where={"setting": "l2"}, baseline={"setting": "none"}, factor=2.0, tail=5)
+    result = claims.spread_kept(rows, where={"setting": "l2"}, baseline={"setting": "none"}, factor=2.0,
+                                margin=0.1, tail=5)
     base_end = np.mean([0.5 / np.log10(e) ** 2 for e in EPOCHS[-5:]])
-    assert result.passed and min(result.values["ratio"]) == pytest.approx(0.3 / base_end)
+    assert result.passed and result.values["effect"] == pytest.approx(0.3 - 2 * base_end)
+    assert result.values["ci"] == pytest.approx([0.3 - 2 * base_end] * 2)  # both seeds alike: a zero-width interval
     assert not claims.spread_kept(rows, where={"setting": "l2"}, baseline={"setting": "none"}, factor=6.0,
-                                  tail=5).passed
+                                  margin=0.1, tail=5).passed
     assert claims.spread_close(rows, where={"setting": "l2"}, baseline={"setting": "none"}, tolerance=0.3,
                                tail=5).passed  # gap 0.3 − 0.056
     assert not claims.spread_close(rows, where={"setting": "l2"}, baseline={"setting": "none"}, tolerance=0.2,
                                    tail=5).passed
+
+
+def _equal(s, r, e):
+    """Equal weights: every ratio's member predicts the same fractions (the paper's control: nothing to fade)."""
+    return {"in": 0.5, "ood": 0.3 + 0.001 * s, "noise": 0.6}
+
+
+def test_every_spread_claim_fails_on_equal_weights(tmp_path):
+    rows = _run(tmp_path, "equal", _equal)
+    assert not claims.early_effect(rows, epoch=5, min_spread=0.5).passed
+    # a spread that never was cannot vanish or shrink: the precondition fails them
+    assert claims.end_spread_at_most(rows, pool="in", value=0.08, tail=5).passed  # without it: vacuously true
+    assert not claims.end_spread_at_most(rows, pool="in", value=0.08, tail=5, min_early=0.5).passed
+    assert not claims.spread_shrinks(rows, pool="ood", min_shrink=0.6, tail=5, min_early=0.5).passed
+    assert claims.end_spread_at_most(_run(tmp_path, "fading", _fading), pool="in", value=0.05, tail=5,
+                                     min_early=0.5).passed
+
+
+def test_spread_kept_needs_a_kept_spread_not_a_vanished_baseline(tmp_path):
+    """Both settings at spread 0: the old ratio was +inf (a PASS); the difference is 0 and fails its margin."""
+    rows = _run(tmp_path, "none", _equal) + _run(tmp_path, "l2", _equal, setting="l2")
+    result = claims.spread_kept(rows, where={"setting": "l2"}, baseline={"setting": "none"}, margin=0.1, tail=5)
+    assert not result.passed and result.values["ci"] == [0.0, 0.0]
+
+
+def test_spread_kept_fails_when_the_regularised_models_underfit(tmp_path):
+    base = _run(tmp_path, "none", _fading)
+    underfit = _run(tmp_path, "l2", lambda s, r, e: _fading(s, r, e, keep=0.3), setting="l2",
+                    accuracy=lambda s, r, e: 0.8)
+    result = claims.spread_kept(base + underfit, where={"setting": "l2"}, baseline={"setting": "none"}, margin=0.1,
+                                tail=5)
+    assert not result.passed and result.values["train_accuracy"] == [0.8, 0.8]
+
+
+def test_the_spread_table_reports_equal_weights_without_crashing(tmp_path):
+    from types import SimpleNamespace
+
+    from repro.papers.importance_weighting.tables import spread_table
+
+    rows = _run(tmp_path, "equal", _equal)
+    study = SimpleNamespace(meta={"spread_table": {"groups": {"equal": {"setting": "none"}}, "tail": 5}},
+                            path="quick.yaml")
+    table = "\n".join(spread_table(study, rows))
+    assert "| equal | 0.000 ± 0.000 |" in table and "| — |" in table  # no early spread: no shrink shown
 
 
 def test_fits_before_spread_halves(tmp_path):

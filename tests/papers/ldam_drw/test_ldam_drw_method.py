@@ -97,3 +97,32 @@ def test_user_subclass_overriding_the_loss_runs_from_yaml(tmp_path):
     rows = list(csv.DictReader(open(next((tmp_path / "run").rglob("metrics.csv")))))
     logged = {k for r in rows for k, v in r.items() if v}
     assert {"test/balanced_error", "test/accuracy_tail", "test/accuracy_class9"} <= logged
+
+
+def test_tail_gain_claim_fails_on_equal_gains_and_passes_on_a_tail_gain():
+    """The quick study's "tail classes improve most": equal per-group gains (a balanced set's prediction) fail,
+    a tail gain larger than the others in every seed passes, and the interval over seeds is recorded."""
+    import numpy as np
+
+    from repro.papers.ldam_drw.claims import last_group_gains_most
+
+    metrics = ["test/accuracy_head", "test/accuracy_medium", "test/accuracy_tail"]
+    rng = np.random.default_rng(0)
+
+    def table(gain):
+        rows = []
+        for seed in range(3):
+            base = rng.uniform(0.5, 0.9, 3)
+            rows.append({"method": "ERM", "seed": seed, **dict(zip(metrics, base, strict=True))})
+            rows.append({"method": "LDAM-DRW", "seed": seed,
+                         **dict(zip(metrics, base + np.asarray(gain) + rng.normal(0, 0.003, 3), strict=True))})
+        return rows
+
+    a, b = {"method": "LDAM-DRW"}, {"method": "ERM"}
+    equal = table([0.02, 0.02, 0.02])
+    assert not last_group_gains_most(equal, metrics=metrics, a=a, b=b, margin=0.01).passed
+    erm = [r for r in equal if r["method"] == "ERM"]
+    exact = erm + [{**r, "method": "LDAM-DRW", **{m: r[m] + 0.02 for m in metrics}} for r in erm]
+    assert not last_group_gains_most(exact, metrics=metrics, a=a, b=b).passed  # exactly equal gains, margin 0
+    r = last_group_gains_most(table([-0.01, 0.02, 0.10]), metrics=metrics, a=a, b=b, margin=0.01)
+    assert r.passed and r.values["ci"][0] > 0 and r.values["n"] == 3

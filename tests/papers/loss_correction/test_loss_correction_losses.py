@@ -11,7 +11,13 @@ import torch.nn.functional as F
 
 from repro.data.noise import transition_matrix
 from repro.errors import ConfigValueError
-from repro.papers.loss_correction.losses import backward_loss, check_transition, forward_loss, inverse_transition
+from repro.papers.loss_correction.losses import (
+    backward_loss,
+    check_transition,
+    clipped_cross_entropy,
+    forward_loss,
+    inverse_transition,
+)
 
 
 def logits_(n=6, c=4, seed=0, scale=2.0):
@@ -24,6 +30,21 @@ def test_forward_and_backward_with_the_identity_are_cross_entropy():
     ce = F.cross_entropy(logits, y)
     torch.testing.assert_close(forward_loss(logits, y, eye), ce)
     torch.testing.assert_close(backward_loss(logits, y, inverse_transition(eye)), ce)
+
+
+@pytest.mark.parametrize("scale", [2.0, 5.0, 30.0])
+def test_cross_entropy_is_the_originals_clipped_one(scale):
+    """The code's crossentropy (loss.py, quoted in original.py): p̂ /= Σ p̂; p̂ = clip(p̂, 1e-7, 1 − 1e-7);
+    −Σ y log p̂ — written here in numpy from probabilities, independently of the log-space implementation."""
+    import numpy as np
+
+    logits, y = logits_(n=8, c=5, scale=scale), torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
+    p = np.exp(logits.numpy() - logits.numpy().max(1, keepdims=True))
+    p = np.clip(p / p.sum(1, keepdims=True), 1e-7, 1 - 1e-7)
+    reference = float(np.mean(-np.log(p[np.arange(8), y.numpy()])))
+    assert clipped_cross_entropy(logits, y).item() == pytest.approx(reference, rel=1e-9)
+    if scale == 30.0:  # saturated logits: the unclipped CE is far above the original's
+        assert F.cross_entropy(logits, y).item() > reference + 1.0
 
 
 def test_backward_is_unbiased_exactly_over_the_noisy_labels_T_draws():

@@ -91,6 +91,18 @@ def test_stage_one_selects_on_the_noisy_objective_restores_it_and_writes_both_es
         set(metrics)
 
 
+def test_a_null_percentile_writes_the_argmax_anchors_in_both_files(tmp_path):
+    """estimator_percentile: null is the code's plain argmax (its CIFAR-100 choice): the file the T̂ rows read holds
+    it, not the 97th-percentile variant."""
+    cfg = _config(tmp_path, "argmax", estimator_percentile=None)
+    cfg["trainer"]["max_epochs"] = 2
+    cli = ReproCLI(args=cfg, run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    records = {v: json.loads((tmp_path / "argmax" / f).read_text()) for v, f in ESTIMATE_FILES.items()}
+    assert records["percentile"]["percentile"] is None
+    assert records["percentile"]["T_hat"] == records["argmax"]["T_hat"]
+
+
 def test_backward_with_a_singular_true_T_stops_with_one_clear_error(tmp_path):
     cfg = _config(tmp_path, "singular", loss="backward", transition="true", estimate_transition=False)
     cfg["data"]["init_args"]["label_noise"] = 0.5  # 5↔6 swapped at ½: T is singular

@@ -91,7 +91,9 @@ def _rows_of(tmp_path, setting, members):
 def test_a_loss_spike_without_prior_norm_growth_is_no_cycle(tmp_path):
     flat = _rows_of(tmp_path, "flat", [_member_history(spikes=(2000, 4200), growth=0.0)] * 2)
     assert [s.step for s in spikes_of(flat[0])] == [2000, 4200]  # the spikes are there ...
-    assert sc.no_cycles(flat, where={"setting": "flat"}).passed  # ... but they are no slingshot
+    # ... they are no cycle, but they are loss spikes: "no slingshot" (the stable regime) fails on them by default
+    assert not sc.no_cycles(flat, where={"setting": "flat"}).passed
+    assert sc.no_cycles(flat, where={"setting": "flat"}, any_spike=False).passed
     assert sc.cycles_nonincreasing(flat, groups={"a": {"setting": "flat"}}).values["cycles"] == [0.0]
     signature = sc.cycle_signature(flat, where={"setting": "flat"})
     assert not signature.passed and "cycles 0/4 judged spikes (4 without norm growth" in signature.measured
@@ -164,6 +166,16 @@ def test_ordering_final_and_features(rows):
     assert sc.cycles_nonincreasing(rows, groups=order).values["cycles"] == [1.5, 0.0]
     assert sc.cycles_nonincreasing(rows, groups=order).passed
     assert not sc.cycles_nonincreasing(rows, groups=dict(reversed(order.items()))).passed
+
+
+def test_ordering_fails_on_ties(rows, tmp_path):
+    """Equal groups (0, 0, 0 cycles, or the same cycling runs three times) are no decrease."""
+    smooth = {"setting": "smooth"}
+    tie = sc.cycles_nonincreasing(rows, groups={"a": smooth, "b": smooth, "c": smooth})
+    assert not tie.passed and tie.values["cycles"] == [0.0, 0.0, 0.0]
+    cyc = {"setting": "cyc"}
+    assert not sc.cycles_nonincreasing(rows, groups={"a": cyc, "b": cyc}).passed
+    assert sc.cycles_nonincreasing(rows, groups={"a": cyc, "b": smooth}).values["ci"][0] > 0
     assert sc.final_below(rows, where={"setting": "smooth"}, value=0.5).passed
     assert not sc.final_below(rows, where={"setting": "grok"}, value=0.5).passed
     moved = sc.features_move_at_transitions(rows, where={"setting": "cyc"}, min_ratio=3, window=200)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_every_claim_passes, study_fixture
+from conftest import assert_control_fails, assert_every_claim_passes, control_fixture, study_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -24,3 +24,12 @@ def test_one_row_per_seed_and_the_figures(report):
         (s, str(i)) for s in ("adam_eps1e-8", "adam_eps1e-5", "adamw_wd1", "sgd") for i in range(3))
     assert (report / "dynamics_adam_eps1e-8.png").stat().st_size > 10_000
     assert (report / "optimizers.png").stat().st_size > 10_000
+
+
+large_eps = control_fixture("slingshot", "quick", "large_eps")
+
+
+def test_the_cycles_vanish_at_a_large_epsilon(large_eps):
+    """Adam ε = 1e-5 in the ε = 1e-8 arm (the control): the cycle signature must FAIL there."""
+    claims = assert_control_fails(large_eps, "slingshot", "quick", "large_eps")
+    assert sum(claims[n]["verdict"] == "NOT RUN" for n in claims) == 4  # the other settings are not in this control

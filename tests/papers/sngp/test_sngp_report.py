@@ -39,10 +39,12 @@ def test_close_and_uncertainty_ratio() -> None:
     assert res.passed and res.values == pytest.approx({"a": 0.90, "b": 0.91})
     assert not close(ROWS, metric="test/accuracy", a={"method": "sngp"}, b={"method": "deterministic"},
                      tolerance=0.009).passed
-    # Far from the data: SNGP 1 − 0.65 = 0.35; deterministic 1 − 0.998 = 0.002 → ratio 175.
+    # Far from the data: SNGP 1 − 0.65 = 0.35; deterministic 1 − 0.998 = 0.002 → ratio 175; per seed 400 and 100,
+    # so the interval over the two seeds is [100, 400]
     res = uncertainty_ratio(ROWS, a={"method": "sngp"}, metric_a="probe_far/confidence",
-                            b={"method": "deterministic"}, factor=100)
+                            b={"method": "deterministic"}, factor=90)
     assert res.passed and res.values["ratio"] == pytest.approx(175, rel=1e-6)
+    assert res.values["ci"] == pytest.approx([100, 400], rel=1e-6)
     assert not uncertainty_ratio(ROWS, a={"method": "sngp"}, metric_a="probe_far/confidence",
                                  b={"method": "deterministic"}, factor=200).passed
 

@@ -164,3 +164,90 @@ def test_a_pruning_rate_outside_zero_one_is_one_clear_error(tmp_path, capsys, ra
     assert err.count("repro: error:") == 1 and "model.init_args.prune_rate" in err and "(0, 1)" in err
     assert "Traceback" not in err
     assert not list(tmp_path.rglob("result.json")), "nothing trained before the error"
+
+
+# Each claim type fails on a constructed null input (no effect: a flat curve with the test set's sampling noise,
+# two equal arms) and passes on a constructed effect, with three seeds.
+
+def _flat(rng, n_rounds=17, accuracy=0.68, n_test=597):
+    """A curve with no SDD: every round the same accuracy, plus the binomial noise of an ``n_test``-image test set."""
+    return 100 * rng.binomial(n_test, accuracy, size=n_rounds) / n_test
+
+
+def test_a_flat_curve_reaches_the_quick_studys_depths_as_often_as_its_comment_says():
+    """configs/sparse_double_descent/quick.yaml: a flat curve at 68% on 597 images has a triple of ≥ 3 points in
+    97% of seeds, of ≥ 6 in 27%; so 3 cannot tell an SDD from noise and 6 is the quick threshold."""
+    rng = np.random.default_rng(0)
+    depths = np.array([sdd_triple(_flat(rng)).depth for _ in range(3000)])
+    assert (depths >= 3).mean() == pytest.approx(0.97, abs=0.02)
+    assert (depths >= 6).mean() == pytest.approx(0.27, abs=0.03)
+
+
+SDD = [68, 66, 64, 62, 60, 58, 61, 65, 70, 73, 72, 60, 50, 45, 40, 38, 36]  # a dip of 10, recovery to 73
+TRAIN = [100] * 8 + [98, 90, 80, 70, 62, 60, 58, 55, 50]
+RISE_FALL = [0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.68, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.2, 0.2, 0.2, 0.2]
+
+
+def _arms(tmp_path, vanilla, dsd2, entropy=RISE_FALL, seeds=(0, 1, 2)):
+    rng = np.random.default_rng(3)
+    tmp_path.mkdir(exist_ok=True)
+    rows = []
+    for s in seeds:
+        wiggle = rng.normal(0, 0.5, len(SDD))
+        rows += [_row(tmp_path, f"vanilla_{s}", np.asarray(vanilla) + wiggle, TRAIN, entropy),
+                 _row(tmp_path, f"dsd2_{s}", np.asarray(dsd2) + wiggle, TRAIN, entropy)]
+    return rows
+
+
+def test_the_vanilla_claims_fail_on_flat_noisy_curves_and_pass_on_an_sdd(tmp_path):
+    rng = np.random.default_rng(5)
+    flat = [_row(tmp_path, f"flat_{s}", _flat(rng), [100] * 17, [0.5] * 17) for s in range(3)]
+    where = {"method": "flat"}
+    assert not claims.sdd_exists(flat, where=where, min_depth=6).passed
+    assert not claims.dip_while_interpolating(flat, where=where, min_drop=6).passed
+    assert not claims.entropy_non_monotone(flat, where=where).passed
+    rows = _arms(tmp_path, SDD, SDD)
+    vanilla = {"method": "vanilla"}
+    r = claims.sdd_exists(rows, where=vanilla, min_depth=6)
+    assert r.passed and r.values["ci"][0] >= 6 and r.values["n"] == 3
+    assert claims.dip_while_interpolating(rows, where=vanilla, min_drop=6).passed  # 68 − 58 at train 100%
+    assert claims.entropy_non_monotone(rows, where=vanilla).passed
+
+
+def test_the_comparisons_fail_on_equal_arms_and_pass_on_the_effect(tmp_path):
+    equal = _arms(tmp_path / "equal", SDD, SDD)
+    a, b = {"method": "dsd2"}, {"method": "vanilla"}
+    assert not claims.dip_shallower(equal, a=a, b=b).passed
+    same = claims.best_not_below(equal, a=a, b=b, margin=0)
+    assert not same.passed and same.values["ci"] == [0.0, 0.0]  # equal arms: a gap of 0 is not "beats"
+    assert not claims.early_stopping_pays_off(equal, a=a, b=b).passed
+    dodged = [80, 80.5, 81, 80.8, 80.2, 80, 79.5, 79, 78, 77, 75, 70, 62, 55, 48, 44, 40]  # no dip, best early
+    effect = _arms(tmp_path / "effect", SDD, dodged)
+    assert claims.dip_shallower(effect, a=a, b=b).passed
+    assert claims.best_not_below(effect, a=a, b=b, margin=0).passed
+    r = claims.early_stopping_pays_off(effect, a=a, b=b)  # vanilla stops in the dip and keeps its dense round
+    assert r.passed and r.values["ci"][0] >= 1
+
+
+def test_the_two_readings_of_he_et_al_s_symmetric_noise_match_their_code():
+    """original.py DEPARTURES, "label noise kind": ``symmetric`` is He et al.'s ``randomize_labels`` (base.py:61-67:
+    a fraction ε gets randint(C), which may keep the label), ``uniform_incorrect`` their ``symmetric_noisy_labels``
+    (base.py:79-85: P = (1 − ε) on the diagonal, ε / (C − 1) off it). Both written here from the quoted code."""
+    from repro.data.noise import transition_matrix
+
+    c, eps = 10, 0.2
+    randomize = (1 - eps) * np.eye(c) + eps * np.full((c, c), 1 / c)  # keep w.p. 1 − ε, else uniform over all C
+    symmetric = np.full((c, c), eps / (c - 1))
+    np.fill_diagonal(symmetric, 1 - eps)
+    assert np.allclose(transition_matrix(c, eps, "symmetric").numpy(), randomize)
+    assert np.allclose(transition_matrix(c, eps, "uniform_incorrect").numpy(), symmetric)
+    assert 1 - np.diag(randomize).mean() == pytest.approx(0.18)  # 18% wrong at 20%
+
+
+def test_the_teacher_is_the_test_selected_round_as_the_original_allows():
+    """original.py: DSD²'s teacher is a checkpoint picked by test accuracy; both paper configs say so."""
+    from repro.papers.sparse_double_descent.original import ORIGINAL
+
+    for study in ("paper.yaml", "paper_dsd2.yaml"):
+        (value,) = [v for v in ORIGINAL[study] if v.key == "model.init_args.best_metric"]
+        assert value.value == "test/accuracy" and "--path_to_teacher_model" in value.source

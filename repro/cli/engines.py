@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from repro.atomic import write_text
+from repro.cli.args import finish, grid_overrides, parse_assignments, study_for, study_out_dir
 from repro.errors import ReproError
 
 __all__ = ["add_parsers", "add_reproduce_flags", "launch_or_none", "wandb_report"]
@@ -55,46 +56,44 @@ def wandb_report(study, rows, out_dir: Path) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from repro.cli import _grid_overrides, _out_dir, _study_for
     from repro.studies.sweep import points, sweep_config
 
-    study = _study_for(args)
+    study = study_for(args)
     study_arg = str(study.path) if args.study and args.study.endswith((".yaml", ".yml")) else study.path.stem
-    sweep = sweep_config(study, study_arg=study_arg, out=args.out, grid_overrides=_grid_overrides(args.grid),
+    sweep = sweep_config(study, study_arg=study_arg, out=args.out, grid_overrides=grid_overrides(args.grid),
                          settings=args.set or [])
-    path = Path(args.file) if args.file else _out_dir(args, study) / "sweep.yaml"
+    path = Path(args.file) if args.file else study_out_dir(args, study) / "sweep.yaml"
     write_text(path, yaml.safe_dump(sweep, sort_keys=False))
     print(f"sweep: {path} ({len(points(sweep))} grid points)\n"
           f"  wandb sweep {path}            # prints the sweep id\n"
           f"  wandb agent ENTITY/{sweep['project']}/SWEEP_ID   # on any number of machines\n"
-          f"then `repro reproduce {study.paper} --study {study_arg} --out {args.out}` where the results are, or "
-          f"`repro collect {study.paper} --study {study_arg} --from wandb --project {sweep['project']}`")
+          f"then `{study.command()} --out {args.out}` where the results are, or "
+          f"`{study.command('collect')} --from wandb --project {sweep['project']}`")
     return 0
 
 
 def cmd_train_point(args) -> int:
-    from repro.cli import _out_dir, _parse_assignments, _study_for
     from repro.studies.sweep import train_point
 
-    study = _study_for(args)
+    study = study_for(args)
     try:
         point = json.loads(args.point)
     except ValueError as err:
         raise ReproError(f"--point takes the grid point as JSON ({{\"grid key\": value}}), got {args.point!r}") from err
-    result = train_point(study, _out_dir(args, study), point, threads=args.threads,
-                         cli_overrides=_parse_assignments(args.set, "--set"))
+    result = train_point(study, study_out_dir(args, study), point, threads=args.threads,
+                         cli_overrides=parse_assignments(args.set, "--set"))
     print(f"{result['name']}: {json.dumps(result['metrics'])}")
     return 0
 
 
 def cmd_collect(args) -> int:
-    from repro.cli import _finish, _grid_overrides, _out_dir, _study_for
     from repro.studies.collect import collect_offline, collect_online
     from repro.studies.runner import StudyRunner
 
-    study = _study_for(args)
-    out_dir = _out_dir(args, study)
-    runner = StudyRunner(study, out_dir, grid_overrides=_grid_overrides(args.grid))
+    study = study_for(args)
+    out_dir = study_out_dir(args, study)
+    runner = StudyRunner(study, out_dir, grid_overrides=grid_overrides(args.grid),
+                         cli_overrides=parse_assignments(args.set, "--set"))
     if args.source == "wandb":
         if not args.project:
             raise ReproError("--from wandb needs --project (and --entity unless it is your default)")
@@ -105,21 +104,19 @@ def cmd_collect(args) -> int:
     rows = runner.collect()
     if not rows:
         raise ReproError(f"no finished run of {study.paper} / {study.name} found in {args.source}")
-    return _finish(study, rows, out_dir)
+    return finish(study, rows, out_dir)
 
 
 def add_parsers(sub, common) -> None:
     """``repro sweep``, ``repro train-point`` and ``repro collect`` (``common(p)``: paper, --scale, --study, --out,
-    --grid)."""
+    --grid, --set)."""
     p = sub.add_parser("sweep", help="write a W&B sweep (grid) that runs the study through `wandb agent`")
     common(p)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key in every run")
     p.add_argument("--file", help="where to write the sweep YAML (default: <out>/<paper>/<study>/sweep.yaml)")
     p.set_defaults(fn=cmd_sweep)
     p = sub.add_parser("train-point", help="train one grid point into the study's cache (a sweep's program)")
     common(p)
     p.add_argument("--point", required=True, help='the grid point as JSON: {"grid key": value, ...}')
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--threads", type=int, help="torch threads")
     p.set_defaults(fn=cmd_train_point)
     p = sub.add_parser("collect", help="read a study's runs back from W&B (or offline run folders) and judge them")

@@ -1,0 +1,5 @@
+import sys
+
+from repro.cli.main import main
+
+sys.exit(main())
