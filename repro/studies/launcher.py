@@ -120,8 +120,4 @@ def launch(runner, kind: str, res: dict[str, Any], folder: Path) -> list:
             params["slurm_additional_parameters"] = dict(res["slurm"])
     executor.update_parameters(**params)
     chains = [_chain(job, runner.by_name) for job in todo]
-    jobs = executor.map_array(run_task, chains, [runner.threads] * len(chains))
-    literal = folder / "%j"  # submitit creates the folder pattern itself, unexpanded, and leaves it empty
-    if literal.is_dir() and not any(literal.iterdir()):
-        literal.rmdir()
-    return jobs
+    return executor.map_array(run_task, chains, [runner.threads] * len(chains))

@@ -125,10 +125,11 @@ def peak_near_threshold(rows, *, x, metric="test/error", train_metric="train/err
                 f"with {train_metric} ≤ {threshold}")
     if i_min is None or i_peak == len(xs) - 1 or not (mean[i_peak] - mean[i_min] > min_rise
                                                      and mean[i_peak] - mean[-1] > min_fall):
-        rise = float("nan") if i_min is None else float(mean[i_peak] - mean[i_min])
+        before = ("is the window's first point" if i_min is None
+                  else f"rises {mean[i_peak] - mean[i_min]:+.3f} over the minimum before it")
         return ClaimResult(name or "peak at the interpolation threshold", expected,
-                           f"no interior peak: the maximum at {x}={_xfmt(xs[i_peak])} rises {rise:+.3f} over the "
-                           f"minimum before it and falls {mean[i_peak] - mean[-1]:+.3f} to {x}={_xfmt(xs[-1])}"
+                           f"no interior peak: the maximum at {x}={_xfmt(xs[i_peak])} {before} and falls "
+                           f"{mean[i_peak] - mean[-1]:+.3f} to {x}={_xfmt(xs[-1])}"
                            + ("" if k_star is None else f" (k*={_xfmt(k_star)})"), False,
                            {"x_peak": float(xs[i_peak]), "k_star": k_star, "interior": False})
     if k_star is None:
