@@ -44,6 +44,8 @@ def _peak(xs: np.ndarray, mean: np.ndarray, search=None, first_min_from=None):
     start = first_min_from if first_min_from is not None else xs.min()
     lo, hi = search or (xs.min(), xs.max())
     window = (xs >= max(lo, start)) & (xs <= hi)
+    if not window.any():  # e.g. a --grid subset, or a study whose other widths failed
+        raise MissingRuns(f"no results at x in [{max(lo, start):g}, {hi:g}], where the peak is searched")
     i_peak = int(np.flatnonzero(window)[np.argmax(mean[window])])
     before = (xs < xs[i_peak]) & (xs >= start)
     return i_peak, (int(np.flatnonzero(before)[np.argmin(mean[before])]) if before.any() else None)
