@@ -163,6 +163,7 @@ class DivergesWhenWide(DoubleDescent):
 
 def test_nan_loss_fails_its_run_only_and_keeps_finished_results(tmp_path, capsys, quick_yaml, monkeypatch):
     raw = yaml.safe_load(quick_yaml.read_text())
+    raw["study"].pop("controls", None)  # its controls name the quick study's own claims
     raw["model"]["class_path"] = "test_cli.DivergesWhenWide"
     raw["model"]["init_args"]["nan_check_every"] = 1
     raw["trainer"].update(max_epochs=5, check_val_every_n_epoch=5)

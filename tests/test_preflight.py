@@ -13,6 +13,7 @@ WIDTH = "model.init_args.backbone.init_args.width"
 
 def _study(tmp_path, quick_yaml, edit) -> tuple:
     raw = yaml.safe_load(quick_yaml.read_text())
+    raw["study"].pop("controls", None)  # its controls name the quick study's own claims
     raw["grid"] = {WIDTH: [4, 8], "seed_everything": [0]}
     raw["study"].pop("robustness", None)
     raw["study"].pop("controls", None)  # a constructed study: the claims below need no negative control

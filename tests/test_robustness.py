@@ -17,6 +17,7 @@ from repro.studies.study import Study
 
 def _study(tmp_path: Path, quick_yaml: Path, **study_meta) -> Study:
     raw = yaml.safe_load(quick_yaml.read_text())
+    raw["study"].pop("controls", None)  # its controls name the quick study's own claims
     raw["study"].pop("robustness", None)  # the default perturbation unless a test names one
     raw["study"].update(study_meta)
     raw["trainer"].update(max_epochs=20, check_val_every_n_epoch=20)

@@ -40,6 +40,7 @@ def test_a_sweep_visits_exactly_the_study_runs(path):
 
 def _tiny(tmp_path: Path, quick_yaml: Path) -> Path:
     raw = yaml.safe_load(quick_yaml.read_text())
+    raw["study"].pop("controls", None)  # its controls name the quick study's own claims
     raw["study"].update(name="tiny", workers=1, figures=[])
     raw["trainer"].update(max_epochs=8, check_val_every_n_epoch=8)
     raw["grid"] = {"model.init_args.backbone.init_args.width": [4, 6]}

@@ -26,6 +26,7 @@ def tiny(tmp_path_factory, request):
 
     tmp = tmp_path_factory.mktemp("wandb_tiny")
     raw = yaml.safe_load((CONFIGS / "double_descent" / "quick.yaml").read_text())
+    raw["study"].pop("controls", None)  # its controls name the quick study's own claims
     raw["study"].update(name="tiny_wb", workers=1, figures=[{"kind": "curve", "metrics": ["test/error"]},
                                                              {"kind": "history", "metric": "test/error"}])
     raw["trainer"].update(max_epochs=6, check_val_every_n_epoch=3, log_every_n_steps=1)

@@ -23,6 +23,7 @@ W_KEYS = ("_step", "_runtime", "_timestamp", "trainer/global_step")
 
 def _tiny_study(tmp_path: Path, quick_yaml: Path) -> Path:
     raw = yaml.safe_load(quick_yaml.read_text())
+    raw["study"].pop("controls", None)  # its controls name the quick study's own claims
     raw["study"].update(name="resume", workers=1, figures=[])
     raw["trainer"].update(max_epochs=12, check_val_every_n_epoch=6, log_every_n_steps=1,
                           callbacks=[{"class_path": "wandb_probe.KillAt"}])
