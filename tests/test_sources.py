@@ -59,13 +59,15 @@ def _check_fashion(split: sources.Split, images: np.ndarray, labels: np.ndarray)
 
 
 def test_registry_and_unknown_name() -> None:
+    blocks = {"lms5", "lms5_d250", "lms5_d250_no_s", "lms5_no_s", "lms7", "noisy_lms7", "noisy50_lms7", "lsn", "ms5",
+              "ms7", "ms57", "ms57_d250", "ms57_d250_no_s", "ms57_no_s"}  # the block datasets (repro/data/slabs.py)
     assert set(SOURCES) == {"cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "digits", "mnist1d", "two_moons",
-                            "imdb", "clothing1m", "separable_2d"}
+                            "imdb", "clothing1m", "separable_2d", "mnist_cifar", "mnist_cifar_no_s"} | blocks
     for name, info in SOURCES.items():
         assert info.name == name
         assert (info.mean is None) == (info.std is None)
-        if info.image:
-            assert len(info.in_shape) == 3 and len(info.mean) == info.in_shape[0]
+        if info.image:  # normalised per channel, or not at all (MNIST-CIFAR: the paper's images are unnormalised)
+            assert len(info.in_shape) == 3 and (info.mean is None or len(info.mean) == info.in_shape[0])
     assert source_info("cifar100").num_classes == 100
     with pytest.raises(ValueError) as err:
         source_info("imagenet")
