@@ -31,13 +31,20 @@ def declared_stages(backbone: nn.Module) -> dict[str, nn.Module]:
             "PreActResNet18/34 and WideResNet declare theirs")
     if INPUT in declared:
         raise ConfigValueError(f"{name}.stages must not name a stage {INPUT!r}: that name is the network's input")
-    stages = {}
-    for stage, path in declared.items():
+    return resolve_submodules(backbone, declared, f"{name}.stages")
+
+
+def resolve_submodules(backbone, declared: dict, where: str) -> dict:
+    """``{label: submodule}`` for a backbone's declared ``{label: dotted submodule path}`` (mixing stages, probe
+    points); a path that names no submodule is one clear error naming ``where``."""
+    found = {}
+    for label, path in declared.items():
         try:
-            stages[stage] = backbone.get_submodule(path)
+            found[label] = backbone.get_submodule(path)
         except AttributeError as err:
-            raise ConfigValueError(f"{name}.stages[{stage!r}] = {path!r} is not a submodule of {name}") from err
-    return stages
+            raise ConfigValueError(f"{where}[{label!r}] = {path!r} is not a submodule of "
+                                   f"{type(backbone).__name__}") from err
+    return found
 
 
 def check_stages(backbone: nn.Module, names: Iterable[str], key: str) -> list[str]:

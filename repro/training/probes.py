@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from repro.errors import ConfigValueError
+from repro.models.stages import resolve_submodules
 
 __all__ = ["INPUT", "SOFTMAX", "embed", "knn_vote", "probe_points", "probe_predictions", "settled_from"]
 
@@ -44,13 +45,7 @@ def declared_probes(backbone: nn.Module) -> dict[str, nn.Module]:
                                "`self.probes = {name: submodule path}` (see repro/training/probes.py)")
     if {INPUT, SOFTMAX} & set(declared):
         raise ConfigValueError(f"{name}.probes must not name {INPUT!r} or {SOFTMAX!r}: every network has those")
-    found = {}
-    for probe, path in declared.items():
-        try:
-            found[probe] = backbone.get_submodule(path)
-        except AttributeError as err:
-            raise ConfigValueError(f"{name}.probes[{probe!r}] = {path!r} is not a submodule of {name}") from err
-    return found
+    return resolve_submodules(backbone, declared, f"{name}.probes")
 
 
 def probe_points(backbone: nn.Module) -> list[str]:
