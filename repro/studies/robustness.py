@@ -7,7 +7,8 @@ A study is run in several conditions and every claim judged in each:
 - **disjoint seeds**: the seed axis replaced by another set (``study.robustness.seeds``, default each seed +100);
   a seed varies every draw the run seed drives (``repro.data.seeds``), so this is a fresh set of runs;
 - **perturbed**: the primary seeds as another machine would run them — by default under another ATen CPU
-  capability (``perturbation: {cpu: default}``: ``ATEN_CPU_CAPABILITY`` in the runs' worker processes). Torch's
+  capability (``perturbation: {cpu: other}``: ``ATEN_CPU_CAPABILITY`` in the runs' worker processes: ``default``,
+  or ``avx2`` on a machine already running the default kernels; or name one: ``{cpu: avx2}``). Torch's
   random draws of 16 values or more and its vector kernels depend on the capability, so the same seed on another
   CPU starts from other initial weights: another CPU is partly another seed. Also available: another torch thread
   count (``{threads: N}``), relative noise of the last bits on the initial weights (``{jitter: 1e-7}``), or
@@ -42,6 +43,7 @@ STACK_KEY = "model.init_args.stack_seeds"
 SEED_KEY = "seed_everything"
 CPU_KEY = "ATEN_CPU_CAPABILITY"  # torch reads it once, at import: set in the worker processes' environment
 CPU_CAPABILITIES = ("default", "avx2", "avx512")
+OTHER_CPU = "other"  # the default kernels, or AVX2 where this machine already runs the default ones
 
 
 def cpu_capability() -> str:
@@ -93,15 +95,17 @@ def conditions(study: Study, out_dir: Path, *, threads: int, grid: dict[str, lis
         disjoint.grid[SEED_KEY] = other
     else:
         disjoint.settings = {STACK_KEY: other, SEED_KEY: other[0]}
-    perturbation = dict(spec.get("perturbation") or {"cpu": "default"})
+    perturbation = dict(spec.get("perturbation") or {"cpu": OTHER_CPU})
     name = perturbation.pop("name", None)
     perturbed = Condition("perturbed", "", out_dir / "robustness" / "perturbed", grid=dict(grid or {}))
     if "cpu" in perturbation:
         wanted = str(perturbation.pop("cpu")).lower()
-        if wanted not in CPU_CAPABILITIES:
-            raise ReproError(f"{study.path}: study.robustness.perturbation.cpu must be one of {CPU_CAPABILITIES}, "
-                             f"got {wanted!r}")
+        if wanted not in (*CPU_CAPABILITIES, OTHER_CPU):
+            raise ReproError(f"{study.path}: study.robustness.perturbation.cpu must be one of "
+                             f"{(OTHER_CPU, *CPU_CAPABILITIES)}, got {wanted!r}")
         here = cpu_capability()
+        if wanted == OTHER_CPU:
+            wanted = "avx2" if here.lower() == "default" else "default"
         if here.lower() == wanted:
             raise ReproError(f"{study.path}: this machine already runs with CPU capability {here}; give "
                              "perturbation.cpu another value, or another perturbation (float64, threads)")
