@@ -76,3 +76,33 @@ def test_a_correct_study_passes_the_check_and_trains(tmp_path, quick_yaml, capsy
                  "--workers", "1", "--threads", "1", "--no-progress"])
     assert code in (0, 1), capsys.readouterr().err  # a verdict (five epochs prove nothing), not an error
     assert len(list((tmp_path / "out").rglob("result.json"))) == 2
+
+
+def test_a_run_that_crashes_in_its_one_step_check_is_one_line_naming_the_run(tmp_path, quick_yaml, capsys,
+                                                                               monkeypatch):
+    # a user's subclass whose training step is broken: the check meets it before any run trains
+    from repro.papers.double_descent.method import DoubleDescent
+
+    def broken(self, batch, batch_idx):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (64x64 and 63x4)\nmore lines")
+
+    monkeypatch.setattr(DoubleDescent, "training_step", broken)
+    path, _ = _study(tmp_path, quick_yaml, lambda raw: None)
+    code, last = _reproduce(path, tmp_path, capsys)
+    assert code == 2
+    assert last.startswith(f"repro: error: {path}: the one-step check of width=4,seed=0 failed"), last
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x64 and 63x4);" in last
+    assert "more lines" not in last
+
+
+def test_check_flag_checks_and_trains_nothing(tmp_path, quick_yaml, capsys):
+    path, lines = _study(tmp_path, quick_yaml, lambda raw: None)
+    out = tmp_path / "out"
+    args = ["reproduce", "double_descent", "--study", str(path), "--out", str(out), "--check"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "checked (2 runs, 2 to train)" in err and f"--study {path}" in err
+    assert not list(out.rglob("result.json")) and not list(out.rglob("*.ckpt"))
+    bad, lines = _study(tmp_path, quick_yaml, lambda raw: raw["study"].update(x="widht"))
+    assert main([*args[:3], str(bad), *args[4:]]) == 2
+    assert capsys.readouterr().err.strip().endswith("did you mean 'width'? the grid's keys: width, seed")

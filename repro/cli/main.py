@@ -48,6 +48,10 @@ def build_parser(paper: str | None = None) -> argparse.ArgumentParser:
                            help="also run a disjoint seed set, a perturbation standing in for another CPU and every "
                                 "negative control, and report per claim whether it held (study.robustness, "
                                 "study.controls in the YAML)")
+            p.add_argument("--check", action="store_true",
+                           help="only check the study: build each distinct run, prepare its data and train one step "
+                                "on one batch, then check the study's axis, figures, table and claims against what "
+                                "the runs log; trains no run (exit 0: ready to run)")
             p.add_argument("--control", action="append", metavar="NAME",
                            help="run only this negative control of the study (repeatable): exit 0 when every claim "
                                 "it lists FAILS there, as the paper predicts")

@@ -27,6 +27,11 @@ def cmd_reproduce(args) -> int:
         return 0 if ok else 1
     runner = StudyRunner(study, out_dir, workers=args.workers, threads=args.threads,
                          grid_overrides=grid_overrides(args.grid), cli_overrides=parse_assignments(args.set, "--set"))
+    if args.check:  # what a run would meet first, and nothing else
+        runner.check()
+        print(f"{study.paper} / {study.name}: checked ({len(runner.jobs)} runs, {len(runner.pending())} to train); "
+              f"`{study.command()}` runs it", file=sys.stderr)
+        return 0
     submitted = launch_or_none(args, study, runner, out_dir)
     if submitted is not None:
         return submitted

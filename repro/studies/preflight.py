@@ -140,8 +140,9 @@ def _check_call(where: _Where, at: tuple, what: str, fn, spec: dict, skip: tuple
                                           f"{', '.join(p for p in params if p not in ('rows', 'study', 'out'))}")
 
 
-def check_study(study, configs: list[dict]) -> None:
-    """Check ``study`` (a :class:`repro.studies.study.Study`) against what ``configs`` (its runs' configs) log."""
+def check_study(study, configs: list[dict], names: list[str] | None = None) -> None:
+    """Check ``study`` (a :class:`repro.studies.study.Study`) against what ``configs`` (its runs' configs, called
+    ``names`` in messages) log. A run config whose one step crashes is one :class:`ReproError` naming it."""
     from repro.report.markdown import FIGURES
     from repro.studies.claims import STUDY_KEYS, resolve_claim
     from repro.studies.study import short_name
@@ -163,8 +164,17 @@ def check_study(study, configs: list[dict]) -> None:
             if key in seen:
                 continue
             seen.add(key)
-            names, members = logged_names(config, Path(tmp) / str(i))
-            metrics |= names
+            try:
+                logged, members = logged_names(config, Path(tmp) / str(i))
+            except ReproError:
+                raise
+            except Exception as err:  # a config that builds but cannot train: say which run, before any trains
+                run = names[i] if names else f"run {i}"
+                raise ReproError(
+                    f"{study.path}: the one-step check of {run} failed before any run trained: "
+                    f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}; fix "
+                    f"that run's config (`repro fit --config` on it shows the whole traceback)") from err
+            metrics |= logged
             row_keys |= {k for m in members for k in m}
     row_keys |= metrics
 

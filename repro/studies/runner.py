@@ -119,7 +119,8 @@ class StudyRunner:
                 prepared.add(data_key)
                 cli.datamodule.prepare_data()
         # the study's axis, figures, table and claims against what the runs log (one step of each kind of run)
-        check_study(self.study, [job.config for job in self.jobs if not job.inputs])
+        checked = [job for job in self.jobs if not job.inputs]
+        check_study(self.study, [job.config for job in checked], [job.name for job in checked])
 
     def _check_optimizer(self, cli: ReproCLI, job: Job) -> None:
         """Build the optimizer once on the model's parameters: a negative learning rate (or any value torch's
