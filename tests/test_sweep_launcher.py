@@ -94,7 +94,8 @@ def test_train_point_and_a_local_job_array_give_the_local_runner_s_table(tmp_pat
     _wait_for_results(out / "runs", 2)
     _repro("reproduce", *common, "--out", "array", "--launcher", "local", "--no-progress", cwd=tmp_path)
     assert _table(out) == reference
-    assert len(list((out / "submitit").glob("*/*_result.pkl"))) == 2
+    assert len(list((out / "submitit").glob("*_result.pkl"))) == 2
+    assert not [p for p in (out / "submitit").iterdir() if p.is_dir()]  # no empty `%j/` pattern folder
 
     # a lost run is the only one submitted again
     shutil.rmtree(next((out / "runs").glob("width=4__*")))

@@ -103,7 +103,9 @@ def launch(runner, kind: str, res: dict[str, Any], folder: Path) -> list:
         return []
     if kind not in ("slurm", "local"):
         raise ReproError(f"--launcher takes slurm or local, got {kind!r}")
-    executor = submitit.AutoExecutor(folder=str(folder / "%j"), cluster=kind)
+    # slurm: a log folder per job id; local: one flat folder (submitit's local controller would also make the
+    # pattern itself, an empty `%j/`, as a folder; its files carry the job id in their names)
+    executor = submitit.AutoExecutor(folder=str(folder / "%j" if kind == "slurm" else folder), cluster=kind)
     params: dict[str, Any] = {"name": f"repro-{runner.study.paper}-{runner.study.name}",
                               "timeout_min": int(res.get("time_min", 60 * 24)),
                               "gpus_per_node": int(res.get("gpus", 0)), "tasks_per_node": 1}
