@@ -11,8 +11,11 @@ Round 0 trains the dense network for ``epochs_per_round`` epochs; at the start o
 2. sets the starting weights of the round (``retrain``):
 
    - ``lr_rewind``: the current weights (LR rewinding: only the schedule restarts);
-   - ``weight_rewind``: the weights saved at the start of epoch ``rewind_epoch`` of round 0 (lottery-ticket
-     rewinding; the full schedule is replayed from them);
+   - ``weight_rewind``: lottery-ticket rewinding. With ``rewind_step`` (OpenLTH's ``lottery`` runner): the
+     weights before optimizer step ``rewind_step`` of round 0, and the round's first ``rewind_step`` batches take
+     no step (:meth:`IterativePruning.skips`), so the round trains from the rewind point to its end on the same
+     schedule, the learning rate where it was at that step. With ``rewind_epoch`` instead: the weights at the
+     start of that epoch of round 0, the full schedule replayed from them;
    - ``finetune``: the current weights, trained at the constant learning rate ``finetune_lr`` (no schedule);
    - ``scratch``: a fresh random initialisation (``reset_parameters`` of every layer, seeded per round);
 
@@ -123,25 +126,35 @@ class IterativePruning(pl.Callback):
         epochs_per_round: epochs of each round (the full schedule, replayed every round).
         rate: fraction of the remaining weights removed per round, in (0, 1).
         retrain: ``lr_rewind``, ``weight_rewind``, ``finetune`` or ``scratch``.
-        rewind_epoch: with ``weight_rewind``, the round-0 epoch whose starting weights later rounds restart from.
+        rewind_epoch: with ``weight_rewind``, the round-0 epoch whose starting weights later rounds restart from
+            (the full schedule replayed).
+        rewind_step: with ``weight_rewind``, the round-0 optimizer step whose weights later rounds restart from,
+            at that step of the schedule (the rounds' first ``rewind_step`` batches take no step); overrides
+            ``rewind_epoch``.
         finetune_lr: with ``finetune``, the constant learning rate of rounds ≥ 1.
         exclude: parameter names left dense (e.g. ``head.weight``).
         monitor, mode: the round-end metric (and ``max``/``min``) that picks each member's best round.
     """
 
     def __init__(self, *, rounds: int, epochs_per_round: int, rate: float = 0.2, retrain: str = "lr_rewind",
-                 rewind_epoch: int = 0, finetune_lr: float | None = None, exclude: tuple[str, ...] = (),
-                 monitor: str = "test/accuracy", mode: str = "max") -> None:
+                 rewind_epoch: int = 0, rewind_step: int | None = None, finetune_lr: float | None = None,
+                 exclude: tuple[str, ...] = (), monitor: str = "test/accuracy", mode: str = "max") -> None:
         check_pruning(rate, rounds, epochs_per_round, retrain)
         if retrain == "finetune" and not finetune_lr:
             raise ConfigValueError("model.init_args.retrain=finetune needs model.init_args.finetune_lr (e.g. 0.001)")
         if retrain == "weight_rewind" and not 0 <= rewind_epoch < epochs_per_round:
             raise ConfigValueError(f"model.init_args.rewind_epoch must be in [0, epochs_per_round={epochs_per_round}),"
                                    f" got {rewind_epoch}")
+        if rewind_step is not None and (retrain != "weight_rewind" or isinstance(rewind_step, bool)
+                                        or not isinstance(rewind_step, int) or rewind_step < 0):
+            raise ConfigValueError(f"model.init_args.rewind_step must be an integer >= 0 with retrain=weight_rewind "
+                                   f"(the round-0 step lottery-ticket rewinding returns to), got {rewind_step!r} "
+                                   f"with retrain={retrain}")
         if mode not in ("max", "min"):
             raise ConfigValueError(f"the pruning monitor's mode must be max or min, got {mode!r}")
         self.rounds, self.epochs_per_round, self.rate = rounds, epochs_per_round, float(rate)
         self.retrain, self.rewind_epoch, self.finetune_lr = retrain, rewind_epoch, finetune_lr
+        self.rewind_step = rewind_step
         self.exclude, self.monitor, self.mode = tuple(exclude), monitor, mode
         self.round = 0  # prunings applied so far
         self.masks: dict[str, torch.Tensor] = {}
@@ -183,6 +196,28 @@ class IterativePruning(pl.Callback):
             raise ConfigValueError(f"trainer.check_val_every_n_epoch={every} must divide epochs_per_round="
                                    f"{self.epochs_per_round}, so that every round's end is evaluated")
 
+    def skips(self, trainer, batch_idx: int) -> bool:
+        """Whether this batch trains nothing: in rounds >= 1 of rewinding to ``rewind_step``, the batches before the
+        rewind point. The module's ``training_step`` returns None for them: Lightning then computes no gradient, so
+        the optimizer's step changes no weight, momentum or moment (Lightning's ``global_step`` still counts it)."""
+        if self.rewind_step is None or self.round_of(trainer.current_epoch) == 0:
+            return False
+        within = (trainer.current_epoch % self.epochs_per_round) * trainer.num_training_batches + batch_idx
+        return within < self.rewind_step
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        steps = self.epochs_per_round * trainer.num_training_batches
+        whole = trainer.limit_train_batches == 1.0 and trainer.max_steps == -1 and not trainer.fast_dev_run
+        if self.rewind_step is not None and self.rewind_step >= steps and whole:  # (not a one-step check's run)
+            raise ConfigValueError(f"model.init_args.rewind_step={self.rewind_step} is past round 0's "
+                                   f"{steps} optimizer steps ({self.epochs_per_round} epochs × "
+                                   f"{trainer.num_training_batches} batches)")
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if (self.rewind_step is not None and self.rewind is None and self.round_of(trainer.current_epoch) == 0
+                and trainer.global_step == self.rewind_step):
+            self.rewind = {n: w.detach().clone() for n, w in pl_module.backbone.state_dict().items()}
+
     def on_fit_start(self, trainer, pl_module) -> None:
         weights = self._weights(pl_module)
         if not self.masks:
@@ -194,7 +229,8 @@ class IterativePruning(pl.Callback):
     @torch.no_grad()
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         epoch = trainer.current_epoch
-        if self.retrain == "weight_rewind" and self.rewind is None and epoch == self.rewind_epoch:
+        if (self.retrain == "weight_rewind" and self.rewind_step is None and self.rewind is None
+                and epoch == self.rewind_epoch):
             self.rewind = {n: w.detach().clone() for n, w in pl_module.backbone.state_dict().items()}
         target = self.round_of(epoch)
         if target <= self.round:
@@ -215,6 +251,9 @@ class IterativePruning(pl.Callback):
 
     def _restart_weights(self, pl_module) -> None:
         if self.retrain == "weight_rewind":
+            if self.rewind is None:
+                raise ConfigValueError(f"model.init_args.rewind_step={self.rewind_step} was not reached in round 0; "
+                                       "give a step inside round 0")
             pl_module.backbone.load_state_dict(self.rewind)
         elif self.retrain == "scratch":
             _reinitialise(pl_module.backbone, seed=self.round)

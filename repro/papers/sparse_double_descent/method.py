@@ -40,7 +40,8 @@ class SparseDoubleDescent(Classifier):
         epochs_per_round: the full training schedule, replayed every round (160).
         prune_rate: fraction of the remaining weights pruned per round, in (0, 1) (0.2).
         retrain: ``lr_rewind`` (default), ``weight_rewind``, ``finetune`` or ``scratch`` (He et al.'s modes).
-        rewind_epoch, finetune_lr: for ``weight_rewind`` and ``finetune``.
+        rewind_epoch, rewind_step, finetune_lr: for ``weight_rewind`` (``rewind_step``: lottery-ticket rewinding to
+            a round-0 optimizer step, He et al.'s Fig. 1 at 1000) and ``finetune``.
         prune_exclude: weights left dense (e.g. ``[head.weight]``).
         best_metric: the round-end metric that picks the best round written to ``rounds/best.ckpt``.
         teacher: a checkpoint with ``backbone.*`` weights of the student's architecture; set, the loss is DSD²'s.
@@ -52,15 +53,15 @@ class SparseDoubleDescent(Classifier):
 
     def __init__(self, backbone: BackboneFactory, *, rounds: int = 18, epochs_per_round: int = 300,
                  prune_rate: float = 0.2, retrain: str = "lr_rewind", rewind_epoch: int = 0,
-                 finetune_lr: float | None = None, prune_exclude: tuple[str, ...] = (),
+                 rewind_step: int | None = None, finetune_lr: float | None = None, prune_exclude: tuple[str, ...] = (),
                  best_metric: str = "test/accuracy", teacher: str | None = None, alpha: float = 0.8,
                  temperature: float = 10.0, entropy: bool = True, **kwargs: Any) -> None:
         check_pruning(prune_rate, rounds, epochs_per_round, retrain)
         check_distillation(alpha, temperature)
         super().__init__(backbone, **kwargs)
         self.pruning = dict(rounds=rounds, epochs_per_round=epochs_per_round, rate=prune_rate, retrain=retrain,
-                            rewind_epoch=rewind_epoch, finetune_lr=finetune_lr, exclude=tuple(prune_exclude),
-                            monitor=best_metric)
+                            rewind_epoch=rewind_epoch, rewind_step=rewind_step, finetune_lr=finetune_lr,
+                            exclude=tuple(prune_exclude), monitor=best_metric)
         IterativePruning(**self.pruning)  # every pruning setting checked now, before any training
         self.teacher_path, self.alpha, self.temperature = teacher, alpha, temperature
         self.entropy = entropy
@@ -71,6 +72,14 @@ class SparseDoubleDescent(Classifier):
         if self.entropy:
             callbacks.append(ReLUEntropy(every_n_epochs=self.pruning["epochs_per_round"]))
         return callbacks
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
+        if self.pruning["rewind_step"] is not None and self._pruning_callback().skips(self.trainer, batch_idx):
+            return None  # before the rewind point of a lottery-ticket round: no step (Lightning skips the batch)
+        return super().training_step(batch, batch_idx)
+
+    def _pruning_callback(self) -> IterativePruning:
+        return next(c for c in self.trainer.callbacks if isinstance(c, IterativePruning))
 
     def on_fit_start(self) -> None:
         if not self.teacher_path:

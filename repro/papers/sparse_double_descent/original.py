@@ -8,7 +8,11 @@ from repro.papers import OriginalValue
 
 V = OriginalValue.at
 HE = "he-zh/sparse-double-descent"
-HE_RUN = f"{HE} README rewindLR command (--levels=30 --random_labels_fraction=0.2 --dataset_name=cifar10)"
+HE_RUN = (f"{HE} README.md:56, its first example, \"1.1 Lottery Ticket Rewinding\" (main.py lottery --levels=30 "
+          "--rewinding_steps=1000it --random_labels_fraction=0.2 --dataset_name=cifar10)")
+HE_LTR = ("He et al. §2.2: \"We mainly demonstrate the results of LTR unless otherwise specified\"; App. B: rewind "
+          f"iteration 1000 for ResNet-18 on CIFAR; {HE} experiments/lottery/runner.py: every level loads level 0's "
+          "weights at step 1000 and trains from step 1000 to 160 epochs")
 HE_DEF = f"{HE} models/cifar_pytorch_resnet.py:119-145 default_hparams"
 DSD = "VGCQ/DSD2"
 DSD_MAIN = f"{DSD} main.py:46-59 (CIFAR-10 branch)"
@@ -30,8 +34,6 @@ def _shared(source: str, main: str, loop: str) -> list[OriginalValue]:
         V("model.init_args.lr_scheduler.init_args.warmup_epochs", 0, f"{main}: no warm-up"),
         V("model.init_args.epochs_per_round", 160, main),
         V("model.init_args.prune_rate", 0.2, loop),
-        V("model.init_args.retrain", "lr_rewind", f"{loop}: each round retrains from the current weights, fresh "
-                                                   "optimizer, full schedule"),
         V("model.init_args.prune_exclude", [], f"{loop}: every Conv2d/Linear weight of the ResNet-18"),
         V("model.init_args.backbone.class_path", "repro.models.resnet18_basic.BasicResNet18", source),
         V("model.init_args.backbone.init_args.width", 64, f"{source}: stages of 64/128/256/512 channels"),
@@ -48,8 +50,9 @@ def _shared(source: str, main: str, loop: str) -> list[OriginalValue]:
 ORIGINAL = {
     "paper.yaml": [
         *_shared(f"{HE} models/cifar_pytorch_resnet.py:24-51 (torchvision BasicBlock [2,2,2,2], max-pool commented "
-                 "out)", f"{HE_DEF}; {HE_RUN}", f"{HE} pruning/magnitude.py:68-85, experiments/rewindLR/runner.py:"
-                 "111-141"),
+                 "out)", f"{HE_DEF}; {HE_RUN}", f"{HE} pruning/magnitude.py:68-85"),
+        V("model.init_args.retrain", "weight_rewind", f"{HE_LTR}: lottery-ticket rewinding (weights and schedule)"),
+        V("model.init_args.rewind_step", 1000, f"{HE_RUN}; {HE_LTR}"),
         V("model.init_args.backbone.init_args.maxpool", False, f"{HE} models/cifar_pytorch_resnet.py:27,51"),
         V("model.init_args.backbone.init_args.init", "kaiming_fan_in",
           f"{HE_DEF}: model_init=kaiming_normal (models/initializers.py:16-18, fan_in), batchnorm_init=uniform "
@@ -67,6 +70,8 @@ ORIGINAL = {
     ],
     "paper_dsd2.yaml": [
         *_shared(f"{DSD} utils/models.py:153-248", DSD_MAIN, f"{DSD} main.py:245-263"),
+        V("model.init_args.retrain", "lr_rewind", f"{DSD} main.py:245-263: each round retrains from the current "
+                                                   "weights, fresh optimizer, full schedule"),
         V("model.init_args.backbone.init_args.maxpool", True, f"{DSD} utils/models.py:233-248: MaxPool(3, 2, 1) kept"),
         V("model.init_args.backbone.init_args.init", "torchvision",
           f"{DSD} utils/models.py:175-180: conv kaiming_normal fan_out, BN γ=1 β=0"),
@@ -86,13 +91,12 @@ ORIGINAL = {
 # original as quoted (commits above) and the reason; the README's "Departures" says the same.
 DEPARTURES = {
     "retraining schedule (paper.yaml)": (
-        f"{HE} README lists lottery-ticket rewinding first (`main.py lottery ... --rewinding_steps=1000it`: the "
-        "weights reset to iteration 1000 every level) and its noise-type, re-dense and re-init examples all run it; "
-        "`main.py rewindLR` (experiments/rewindLR/runner.py:111-141: retrain from the current weights, fresh "
-        "optimizer) is one of four schedules it lists. The Fig. 1 caption names no schedule and the paper's setup "
-        "section was not retrieved. paper.yaml keeps LR rewinding, DSD²'s schedule, so both methods share it; "
-        "He's Fig. 1 may be the lottery-ticket curve (weight_rewind to iteration 1000, which rewind_epoch in whole "
-        "epochs does not express)."),
+        f"{HE_LTR}. Ours: round 0 trains 160 epochs in one go and keeps the weights before its step 1000; each "
+        "later round loads them (pruned), builds a fresh optimizer and schedule, lets its first 1000 batches pass "
+        "without a step and trains from there to the round's end, the learning rate where step 1000 had it. "
+        "OpenLTH also restarts round 0's optimizer at step 1000 (a separate pretraining run) and replays the same "
+        "data order each level (seed + epoch); ours keeps round 0's momentum and draws each epoch's order from "
+        "the run seed and the global epoch."),
     "label noise kind (paper.yaml)": (
         f"Fig. 1 caption: \"20% symmetric label noise\". {HE} has two: datasets/base.py:61-67 randomize_labels "
         "(a ceil(εN) subset gets randint(C): 18% wrong at ε = 0.2, C = 10), run by every README command "

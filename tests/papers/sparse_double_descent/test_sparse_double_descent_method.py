@@ -251,3 +251,65 @@ def test_the_teacher_is_the_test_selected_round_as_the_original_allows():
     for study in ("paper.yaml", "paper_dsd2.yaml"):
         (value,) = [v for v in ORIGINAL[study] if v.key == "model.init_args.best_metric"]
         assert value.value == "test/accuracy" and "--path_to_teacher_model" in value.source
+
+
+def test_lottery_ticket_rewinding_to_a_step_restarts_weights_and_schedule_there(tmp_path):
+    # He et al.'s Fig. 1 (OpenLTH `lottery --rewinding_steps=1000it`): later rounds start from the weights before
+    # round 0's step t, with the learning rate of step t, and train to the round's end (no steps before t)
+    import pytorch_lightning as pl
+
+    from repro.data.core import TensorDataModule
+    from repro.models.mlp import MLP
+    from repro.papers.sparse_double_descent.method import SparseDoubleDescent
+
+    seen = []  # (epoch, batch, global step, lr, head weight) before each batch
+
+    class Probe(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            seen.append((trainer.current_epoch, batch_idx, trainer.global_step,
+                         trainer.optimizers[0].param_groups[0]["lr"], pl_module.backbone.head.weight.detach().clone()))
+
+    pl.seed_everything(0, verbose=False)
+    model = SparseDoubleDescent(lambda num_classes, in_shape: MLP(num_classes, in_shape, width=16, depth=2),
+                                num_classes=10, in_shape=(64,), rounds=1, epochs_per_round=3, retrain="weight_rewind",
+                                rewind_step=5, entropy=False, optimizer=lambda p: torch.optim.SGD(p, lr=0.1),
+                                lr_scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5))
+    data = TensorDataModule("digits", batch_size=300, eval_splits=("test",))  # 1200 images: 4 batches an epoch
+    trainer = pl.Trainer(max_epochs=6, check_val_every_n_epoch=3, logger=False, enable_checkpointing=False,
+                         callbacks=[Probe()], enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=str(tmp_path), num_sanity_val_steps=0)
+    trainer.fit(model, datamodule=data)
+    assert trainer.num_training_batches == 4
+    at_t = next(s for s in seen if s[0] < 3 and s[2] == 5)  # round 0, before its step 5: epoch 1, batch 1
+    assert at_t[:2] == (1, 1)
+    imp = next(c for c in trainer.callbacks if type(c).__name__ == "IterativePruning")
+    assert torch.equal(imp.rewind["head.weight"], at_t[4])
+    mask = imp.masks["head.weight"]
+    assert not mask.all()
+    round1 = {(e, b): (lr, w) for e, b, _, lr, w in seen if e >= 3}
+    for skipped in [(3, 0), (3, 1), (3, 2), (3, 3), (4, 0), (4, 1)]:  # its first 5 batches change nothing
+        assert torch.equal(round1[skipped][1], at_t[4] * mask), skipped
+    assert round1[(4, 1)][0] == pytest.approx(at_t[3]) == pytest.approx(0.05)  # step 5's learning rate
+    assert not torch.equal(round1[(4, 2)][1], at_t[4] * mask)  # the 6th batch trains
+    assert round1[(5, 0)][0] == pytest.approx(0.025)  # and the schedule goes on from there
+
+
+def test_a_rewind_step_past_round_zero_is_refused_before_training(tmp_path):
+    import pytorch_lightning as pl
+
+    from repro.data.core import TensorDataModule
+    from repro.errors import ConfigValueError
+    from repro.models.mlp import MLP
+    from repro.papers.sparse_double_descent.method import SparseDoubleDescent
+
+    with pytest.raises(ConfigValueError, match="rewind_step must be an integer >= 0 with retrain=weight_rewind"):
+        SparseDoubleDescent(lambda num_classes, in_shape: MLP(num_classes, in_shape, width=8, depth=1),
+                            num_classes=10, in_shape=(64,), rounds=1, epochs_per_round=3, rewind_step=5)
+    model = SparseDoubleDescent(lambda num_classes, in_shape: MLP(num_classes, in_shape, width=8, depth=1),
+                                num_classes=10, in_shape=(64,), rounds=1, epochs_per_round=3, entropy=False,
+                                retrain="weight_rewind", rewind_step=12)  # round 0 has 3 × 4 = 12 steps: 0..11
+    trainer = pl.Trainer(max_epochs=6, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=str(tmp_path), num_sanity_val_steps=0)
+    with pytest.raises(ConfigValueError, match="rewind_step=12 is past round 0's 12 optimizer steps"):
+        trainer.fit(model, datamodule=TensorDataModule("digits", batch_size=300, eval_splits=("test",)))
+    assert trainer.global_step == 0
