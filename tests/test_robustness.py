@@ -126,6 +126,13 @@ def test_end_to_end_every_condition_and_a_control(tmp_path, quick_yaml, monkeypa
     report = json.loads((out / "robustness.json").read_text())
     assert [c["name"] for c in report["conditions"]] == ["primary", "disjoint_seeds", "perturbed",
                                                          "control:same_width"]
+    ran_with = {c["name"]: c["overrides"] for c in report["conditions"]}  # what each condition ran with
+    assert ran_with["primary"] == {} and ran_with["disjoint_seeds"] == {"grid": {"seed_everything": [100, 101]}}
+    assert list(ran_with["perturbed"]) == ["env"]
+    assert ran_with["control:same_width"] == {"set": SAME_WIDTH["set"]}
+    control_claims = json.loads((out / "controls" / "same_width" / "claims.json").read_text())
+    assert all(c["overrides"] == {"set": SAME_WIDTH["set"]} for c in control_claims)
+    assert report["command"].endswith("--robustness")
     held = {c["claim"]: c["held"] for c in report["claims"]}
     assert held == {"wide beats narrow": True, "narrow fits (cannot)": False}
     wide = next(c for c in report["claims"] if c["claim"] == "wide beats narrow")

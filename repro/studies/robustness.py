@@ -36,8 +36,8 @@ from repro.errors import ReproError
 from repro.studies.claims import ClaimResult, evaluate
 from repro.studies.study import Control, Study, get_dotted
 
-__all__ = ["CPU_KEY", "Condition", "conditions", "control_condition", "control_verdicts", "cpu_capability",
-           "perturbation_effect", "robustness_table", "seed_axis"]
+__all__ = ["CPU_KEY", "Condition", "condition_overrides", "conditions", "control_condition", "control_verdicts",
+           "cpu_capability", "perturbation_effect", "robustness_table", "seed_axis"]
 
 STACK_KEY = "model.init_args.stack_seeds"
 SEED_KEY = "seed_everything"
@@ -219,6 +219,8 @@ def robustness_table(study: Study, results: dict[str, list[ClaimResult]], conds:
              + (" It changed nothing, so it stands in for no other machine: choose another perturbation."
                 if vacuous else ""), ""]
     lines += [f"Control `{c.control.name}`: {c.label}" for c in controls] + ([""] if controls else [])
+    lines += [f"Reproduce: `{study.command()} --robustness`" + (" (every condition with these overrides)"
+                                                                 if study.overrides else ""), ""]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [_cell_text(row[c.name]) for c in conds]
@@ -244,8 +246,17 @@ def _judge(study: Study, cond: Condition, runner, progress: bool) -> tuple[list[
                                f"{runner.threads} thread(s) → {cond.out_dir}")
     rows = runner.run(progress=progress)
     results = evaluate(study.claims, rows, x=study.x_key)
-    write_text(cond.out_dir / "claims.json", json.dumps([c.as_json() for c in results], indent=2, default=float))
+    ran_with = condition_overrides(study, cond)  # each verdict says what it was run with
+    write_text(cond.out_dir / "claims.json", json.dumps([{**c.as_json(), "overrides": ran_with} for c in results],
+                                                        indent=2, default=float))
     return rows, results
+
+
+def condition_overrides(study: Study, cond: Condition) -> dict[str, Any]:
+    """What a condition ran beyond the study file: the command line's --set/--grid, then the condition's own."""
+    out = {"set": {**(study.overrides.get("set") or {}), **cond.settings},
+           "grid": {**(study.overrides.get("grid") or {}), **cond.grid}, "env": dict(cond.env)}
+    return {k: v for k, v in out.items() if v}
 
 
 SHORT = {"expected": "[green]FAIL ✓", "passed": "[red]PASS ✗", "not run": "[red]NOT RUN ✗"}
@@ -276,8 +287,9 @@ def run(study: Study, out_dir: Path, *, workers: int | None, threads: int | None
     effect = perturbation_effect(rows_of["primary"], rows_of["perturbed"])
     rows, text = robustness_table(study, results, conds, effect)
     write_text(out_dir / "robustness.md", text)
-    write_text(out_dir / "robustness.json", json.dumps({"conditions": [
-        {"name": c.name, "label": c.label, "out_dir": str(c.out_dir), "env": c.env} for c in conds],
+    write_text(out_dir / "robustness.json", json.dumps({"command": f"{study.command()} --robustness", "conditions": [
+        {"name": c.name, "label": c.label, "out_dir": str(c.out_dir), "env": c.env,
+         "overrides": condition_overrides(study, c)} for c in conds],
         "perturbation_effect": effect, "claims": rows}, indent=2))
     table = Table(title=f"{study.paper} / {study.name}: robustness", show_lines=True)
     for col in ("claim", *(c.name for c in conds), "held"):
