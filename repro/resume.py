@@ -85,8 +85,10 @@ def _set_rng_states(states: dict[str, Any]) -> None:
 
 
 class RngState(pl.Callback):
-    """Saves the global random generators with each checkpoint (per rank) and restores them right before the first
-    training batch after a resume: nothing between the restore and the step draws from them."""
+    """Saves the global random generators with each checkpoint and restores them right before the first training
+    batch after a resume: nothing between the restore and the step draws from them. Under DDP Lightning writes rank
+    0's checkpoint, so every rank resumes with rank 0's generators (the same as its own while the ranks draw alike
+    from one seed; resume under DDP is not tested on this project's machines)."""
 
     def __init__(self) -> None:
         self._pending: dict[str, Any] | None = None
