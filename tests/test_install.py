@@ -85,6 +85,22 @@ def test_installs_from_a_debian_package_without_root(tmp_path, monkeypatch):
     assert len((tmp_path / "apt.log").read_text().splitlines()) == len(calls)
 
 
+def test_a_study_that_finds_no_files_installs_them_as_repro_data_does(tmp_path, monkeypatch):
+    # `make reproduce-prediction-depth SCALE=quick` on a fresh clone: the loader installs the package itself
+    rng = np.random.default_rng(1)
+    images = {"train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+              "t10k": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)}
+    (tmp_path / "pkg.deb").write_bytes(_fake_deb(images))
+    _fake_apt(tmp_path / "bin", tmp_path / "pkg.deb", tmp_path / "apt.log")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
+    root = tmp_path / "data"
+    monkeypatch.setenv("REPRO_DATA", str(root))
+    test = load_source("fashion_mnist", False, root=root, download=True)
+    assert np.array_equal(test.x[:, 0].numpy(), images["t10k"])
+    assert sorted(p.name for p in (root / "fashion-mnist").iterdir()) == sorted(fashion.FILES)
+
+
 def test_without_apt_or_network_one_error_names_the_files(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get
     monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])

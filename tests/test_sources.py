@@ -227,6 +227,7 @@ def test_fashion_mnist_failed_download(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
     monkeypatch.setattr(tv_mnist, "download_and_extract_archive", offline)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get: the Debian route fails too
     with pytest.raises(DatasetMissingError, match="download failed"):
         load_source("fashion_mnist", False, root=tmp_path, download=True)
 

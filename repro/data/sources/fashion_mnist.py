@@ -1,14 +1,15 @@
 """fashion_mnist: the four idx files, found in ``$REPRO_DATA/fashion-mnist/``, ``$REPRO_DATA/FashionMNIST/raw/``
 (torchvision's layout), Debian's ``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist/``) or the
 source checkout's ``data/fashion-mnist/`` (where ``make data`` / ``repro data fashion_mnist`` unpacks that
-package without root); else downloaded by torchvision when the network allows."""
+package without root). Missing everywhere, loading with ``download=True`` installs them as that command does (the
+Debian package, else torchvision's download)."""
 
 from __future__ import annotations
 
 import gzip
 import struct
+import sys
 from pathlib import Path
-from urllib.error import URLError
 
 import numpy as np
 import torch
@@ -82,15 +83,15 @@ def _load_fashion_mnist(train: bool, root: Path, download: bool) -> Split:
         reason = "download=False, so nothing was downloaded; downloading needs network access."
         raise DatasetMissingError(missing_message("fashion_mnist", looked_in, expected, reason))
 
-    import torchvision.datasets as tvd  # deferred: only this last resort needs torchvision
+    # what `repro data fashion_mnist` does: Debian's package (no root), else torchvision's download
+    from repro.data.install import install_fashion_mnist
 
     try:
-        # Downloads into $REPRO_DATA/FashionMNIST/raw/, the second place searched, so it is found next time.
-        ds = tvd.FashionMNIST(root, train=train, download=True)
-    except (URLError, OSError, RuntimeError) as e:
-        reason = f"Downloading needs network access, and the download failed: {type(e).__name__}: {e}"
+        install_fashion_mnist(root / "fashion-mnist", log=lambda msg: print(msg, file=sys.stderr))
+    except DatasetMissingError as e:
+        reason = f"Downloading needs network access, and the download failed: {e}"
         raise DatasetMissingError(missing_message("fashion_mnist", looked_in, expected, reason)) from e
-    return Split(ds.data.unsqueeze(1).contiguous(), ds.targets.to(torch.int64))
+    return _load_fashion_mnist(train, root, download=False)  # found now in root/fashion-mnist or FashionMNIST/raw
 
 
 # Stats computed here from the Debian package's training images (pixels / 255).
