@@ -136,6 +136,18 @@ def test_fit_with_a_bad_key_exits_with_jsonargparse_message(capsys, quick_yaml):
     assert "widht" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("--data.init_args.label_noise", "1.5",
+     "label noise rate must be in [0, 1), got 1.5 (set data.init_args.label_noise)"),
+    ("--model.init_args.backbone.init_args.width", "0", "width must be an integer >= 1, got 0"),
+])
+def test_fit_with_an_impossible_value_is_one_line_naming_the_key(capsys, quick_yaml, tmp_path, key, value, message):
+    code = main(["fit", "--config", str(quick_yaml), "--run.out_dir", str(tmp_path / "fit"), key, value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith(f"repro: error: {message}")
+    assert "Traceback" not in "\n".join(err) and not (tmp_path / "fit" / "metrics.csv").exists()
+
+
 def test_resume_continues_from_the_last_checkpoint(tmp_path, quick_yaml):
     from repro.lightning_cli import ReproCLI
 

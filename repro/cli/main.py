@@ -69,6 +69,16 @@ def build_parser(paper: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _repro_cause(err: BaseException) -> ReproError | None:
+    """The ReproError (one of our config checks) somewhere in ``err``'s chain, else None."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ReproError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # a `repro` process: start its own W&B service rather than join the one its parent's
         # environment names (WANDB_SERVICE, set by any process that used wandb: a notebook, a test runner). A run
@@ -109,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args)
     except ReproError as err:  # a missing dataset, a bad key or value, an unknown paper: the message names the fix
         print(f"repro: error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as err:  # `repro fit`: jsonargparse wraps our own check of a value in its own
+        cause = _repro_cause(err)
+        if cause is None:
+            raise
+        print(f"repro: error: {cause}", file=sys.stderr)
         return 2
     except Interrupted:  # every run keeps its last checkpoint; the same command resumes each where it stopped
         print(f"repro: {INTERRUPTED_HINT}", file=sys.stderr)
