@@ -17,11 +17,11 @@ def cmd_reproduce(args) -> int:
 
     out_dir = study_out_dir(args, study)
     if args.control:  # the negative controls alone: each listed claim must FAIL there
-        from repro.studies import robustness
+        from repro.studies.control_runs import run_controls
 
         for name in args.control:
             study.control(name)  # an unknown control: one clear error before any training
-        ok = robustness.run_controls(study, out_dir, args.control, workers=args.workers, threads=args.threads,
+        ok = run_controls(study, out_dir, args.control, workers=args.workers, threads=args.threads,
                                      grid=grid_overrides(args.grid), settings=parse_assignments(args.set, "--set"),
                                      progress=not args.no_progress)
         return 0 if ok else 1

@@ -36,8 +36,9 @@ from repro.errors import ReproError
 from repro.studies.claims import ClaimResult, evaluate
 from repro.studies.study import Control, Study, get_dotted
 
-__all__ = ["CPU_KEY", "Condition", "condition_overrides", "conditions", "control_condition", "control_verdicts",
-           "cpu_capability", "perturbation_effect", "robustness_table", "seed_axis"]
+__all__ = ["CPU_KEY", "Condition", "condition_overrides", "condition_runner", "conditions", "control_condition",
+           "control_verdicts", "cpu_capability", "judge_condition", "perturbation_effect", "robustness_table",
+           "seed_axis"]
 
 STACK_KEY = "model.init_args.stack_seeds"
 SEED_KEY = "seed_everything"
@@ -229,7 +230,7 @@ def robustness_table(study: Study, results: dict[str, list[ClaimResult]], conds:
     return rows, "\n".join(lines) + "\n"
 
 
-def _runner(study: Study, cond: Condition, *, workers, threads, settings):
+def condition_runner(study: Study, cond: Condition, *, workers, threads, settings):
     from repro.studies.runner import StudyRunner
 
     return StudyRunner(study, cond.out_dir, workers=cond.workers or workers, threads=cond.threads or threads,
@@ -237,7 +238,7 @@ def _runner(study: Study, cond: Condition, *, workers, threads, settings):
                        processes=cond.threads is not None or bool(cond.env), env=cond.env)
 
 
-def _judge(study: Study, cond: Condition, runner, progress: bool) -> tuple[list[dict], list[ClaimResult]]:
+def judge_condition(study: Study, cond: Condition, runner, progress: bool) -> tuple[list[dict], list[ClaimResult]]:
     """Train what the condition lacks, judge the claims, write its claims.json."""
     from rich.console import Console
 
@@ -254,9 +255,9 @@ def _judge(study: Study, cond: Condition, runner, progress: bool) -> tuple[list[
 
 def condition_overrides(study: Study, cond: Condition) -> dict[str, Any]:
     """What a condition ran beyond the study file: the command line's --set/--grid, then the condition's own."""
-    out = {"set": {**(study.overrides.get("set") or {}), **cond.settings},
-           "grid": {**(study.overrides.get("grid") or {}), **cond.grid}, "env": dict(cond.env)}
-    return {k: v for k, v in out.items() if v}
+    given = study.overrides
+    out = {"set": {**given.get("set", {}), **cond.settings}, "grid": {**given.get("grid", {}), **cond.grid}}
+    return {k: v for k, v in {**out, "env": dict(cond.env)}.items() if v}
 
 
 SHORT = {"expected": "[green]FAIL ✓", "passed": "[red]PASS ✗", "not run": "[red]NOT RUN ✗"}
@@ -281,9 +282,9 @@ def run(study: Study, out_dir: Path, *, workers: int | None, threads: int | None
     conds = conditions(study, out_dir, threads=primary_runner.threads, grid=grid)
     results, rows_of = {}, {}
     for cond in conds:
-        runner = primary_runner if cond.name == "primary" else _runner(study, cond, workers=workers, threads=threads,
-                                                                      settings=settings)
-        rows_of[cond.name], results[cond.name] = _judge(study, cond, runner, progress)
+        runner = primary_runner if cond.name == "primary" else condition_runner(
+            study, cond, workers=workers, threads=threads, settings=settings)
+        rows_of[cond.name], results[cond.name] = judge_condition(study, cond, runner, progress)
     effect = perturbation_effect(rows_of["primary"], rows_of["perturbed"])
     rows, text = robustness_table(study, results, conds, effect)
     write_text(out_dir / "robustness.md", text)
@@ -301,33 +302,3 @@ def run(study: Study, out_dir: Path, *, workers: int | None, threads: int | None
     console.print(f"perturbation ({conds[2].label}) changed {effect['changed']} of {effect['values']} final metric "
                   f"values (max |Δ| {effect['max_abs_change']:.3g}); table: {out_dir / 'robustness.md'}")
     return all(r["held"] for r in rows) and effect["changed"] > 0
-
-
-def run_controls(study: Study, out_dir: Path, names: list[str], *, workers: int | None, threads: int | None,
-                 grid: dict[str, list] | None, settings: dict[str, Any] | None, progress: bool) -> bool:
-    """``repro reproduce --control NAME``: train and judge the named controls only; True when every claim each
-    lists FAILED there (a claim that passes without the paper's effect, or was not run, is a defect)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from repro.report.markdown import write_report
-
-    ok = True
-    for name in names:
-        control = study.control(name)
-        cond = control_condition(study, control, out_dir, grid)
-        rows, results = _judge(study, cond, _runner(study, cond, workers=workers, threads=threads, settings=settings),
-                               progress)
-        verdicts = control_verdicts(control, results)
-        ok = ok and all(v == "expected" for v in verdicts.values())
-        write_report(study, rows, results, cond.out_dir, [], control=control)
-        table = Table(title=f"{study.paper} / {study.name} — control {name}: {control.why}", show_lines=True)
-        for col in ("claim", "measured", "verdict", "under this control"):
-            table.add_column(col, overflow="fold")
-        for r in results:
-            want = {"expected": "[green]must fail: failed ✓", "passed": "[red]must fail: PASSED ✗",
-                    "not run": "[red]must fail: not run ✗"}.get(verdicts.get(r.name, ""), "[dim]not judged")
-            table.add_row(r.name, r.measured, r.verdict, want)
-        Console().print(table)
-        print(f"report: {cond.out_dir / 'report.md'}")
-    return ok
