@@ -4,7 +4,8 @@ distillation, with the ReLU-state entropy logged at every round.
 
 One run is one IMP curve (``repro.training.pruning.IterativePruning``): round 0 trains the dense network for
 ``epochs_per_round`` epochs; each later round removes ``prune_rate`` of the remaining Conv/Linear weights by global
-magnitude, restarts the optimizer and schedule (LR rewinding, both papers' default) and retrains. DSD² is the same
+magnitude, restarts the optimizer and schedule and retrains (LR rewinding, DSD²'s schedule and the default; He
+et al.'s Fig. 1 rewinds weights and schedule to step 1000: ``retrain: weight_rewind, rewind_step``). DSD² is the same
 loop with the loss replaced by distillation from a frozen ``teacher`` (α·T²·KL + (1 − α)·CE on the noisy labels,
 ``repro.training.distillation``), a checkpoint another run of the study wrote — the best round of the vanilla
 curve, ``rounds/best.ckpt``, or its dense round, ``rounds/dense.ckpt``::
@@ -33,7 +34,7 @@ from repro.training.relu_entropy import ReLUEntropy
 
 
 class SparseDoubleDescent(Classifier):
-    """IMP with LR rewinding (vanilla), or with distillation from a teacher (DSD²).
+    """IMP (vanilla), or IMP with distillation from a teacher (DSD²).
 
     Args (beyond :class:`~repro.training.classifier.Classifier`):
         rounds: pruning rounds after the dense one (30 in He et al., 34 in DSD²).
