@@ -142,7 +142,7 @@ def test_a_failed_stage_one_reports_its_dependents_as_not_run(tmp_path, monkeypa
     monkeypatch.setattr(LossCorrection, "_write_estimates", broken)
     # the study's one-step check before training would meet the broken write first and stop the study; this test
     # is about a stage-one run that fails during the study
-    monkeypatch.setattr("repro.studies.runner.check_study", lambda study, configs: None)
+    monkeypatch.setattr("repro.studies.runner.check_study", lambda *args: None)
     runner = StudyRunner(_small_study(tmp_path), tmp_path / "out", workers=1)
     rows = runner.run(progress=False)
     assert "disk full" in runner.failures["label_noise=0.4,method=CE,seed=0"]
