@@ -64,7 +64,10 @@ exit 1
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
-def test_installs_from_a_debian_package_without_root(tmp_path, monkeypatch):
+@pytest.fixture
+def fake_package(tmp_path, monkeypatch):
+    """A fake apt-get on PATH that serves a fake dataset-fashion-mnist .deb; $REPRO_DATA empty. Returns (root,
+    images by split)."""
     rng = np.random.default_rng(0)
     images = {"train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
               "t10k": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)}
@@ -74,7 +77,11 @@ def test_installs_from_a_debian_package_without_root(tmp_path, monkeypatch):
     monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
     root = tmp_path / "data"
     monkeypatch.setenv("REPRO_DATA", str(root))
+    return root, images
 
+
+def test_installs_from_a_debian_package_without_root(tmp_path, fake_package):
+    root, images = fake_package
     where = install.install_fashion_mnist(log=lambda msg: None)
     assert where == root / "fashion-mnist" and sorted(p.name for p in where.iterdir()) == sorted(fashion.FILES)
     calls = (tmp_path / "apt.log").read_text().splitlines()
@@ -85,17 +92,9 @@ def test_installs_from_a_debian_package_without_root(tmp_path, monkeypatch):
     assert len((tmp_path / "apt.log").read_text().splitlines()) == len(calls)
 
 
-def test_a_study_that_finds_no_files_installs_them_as_repro_data_does(tmp_path, monkeypatch):
+def test_a_study_that_finds_no_files_installs_them_as_repro_data_does(fake_package):
     # `make reproduce-prediction-depth SCALE=quick` on a fresh clone: the loader installs the package itself
-    rng = np.random.default_rng(1)
-    images = {"train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-              "t10k": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)}
-    (tmp_path / "pkg.deb").write_bytes(_fake_deb(images))
-    _fake_apt(tmp_path / "bin", tmp_path / "pkg.deb", tmp_path / "apt.log")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(fashion, "FASHION_MNIST_SYSTEM_DIRS", [])
-    root = tmp_path / "data"
-    monkeypatch.setenv("REPRO_DATA", str(root))
+    root, images = fake_package
     test = load_source("fashion_mnist", False, root=root, download=True)
     assert np.array_equal(test.x[:, 0].numpy(), images["t10k"])
     assert sorted(p.name for p in (root / "fashion-mnist").iterdir()) == sorted(fashion.FILES)

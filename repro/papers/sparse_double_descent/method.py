@@ -69,18 +69,16 @@ class SparseDoubleDescent(Classifier):
         self.teacher: Teacher | None = None  # read at fit start: the file does not exist while a study is planned
 
     def configure_callbacks(self) -> list[pl.Callback]:
-        callbacks = [*super().configure_callbacks(), IterativePruning(**self.pruning)]
+        self.imp = IterativePruning(**self.pruning)  # kept: training_step asks it which batches to skip
+        callbacks = [*super().configure_callbacks(), self.imp]
         if self.entropy:
             callbacks.append(ReLUEntropy(every_n_epochs=self.pruning["epochs_per_round"]))
         return callbacks
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
-        if self.pruning["rewind_step"] is not None and self._pruning_callback().skips(self.trainer, batch_idx):
+        if self.pruning["rewind_step"] is not None and self.imp.skips(self.trainer, batch_idx):
             return None  # before the rewind point of a lottery-ticket round: no step (Lightning skips the batch)
         return super().training_step(batch, batch_idx)
-
-    def _pruning_callback(self) -> IterativePruning:
-        return next(c for c in self.trainer.callbacks if isinstance(c, IterativePruning))
 
     def on_fit_start(self) -> None:
         if not self.teacher_path:
