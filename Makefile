@@ -10,6 +10,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
+# make test: pytest processes (pytest-xdist); each gets whole test files, so a module's trained study is shared
+# by its tests. Each quick study trains on 2 processes of its own; on a machine with many cores raise it.
+TEST_WORKERS ?= 2
 
 .PHONY: install test test-fast lint list bench bench-gpu gpu-wheels data clean-results reproduce-% report-%
 
@@ -23,10 +26,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP) data
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP) data  ## everything but the tests that train whole quick studies
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check repro tests
