@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from repro.studies.claims import ClaimResult, require, values_of, where_text
+from repro.studies.claims import ClaimResult, require, where_text
+from repro.studies.results import MissingRuns
 from repro.studies.stats import seed_interval
 
 __all__ = ["last_group_gains_most", "tail_gain_exceeds_head_loss"]
@@ -38,10 +39,19 @@ def last_group_gains_most(rows, *, metrics: list[str], a: dict, b: dict, margin:
 
 def tail_gain_exceeds_head_loss(rows, *, a: dict, b: dict, tail: str = "test/accuracy_tail",
                                 head: str = "test/accuracy_head", name: str | None = None) -> ClaimResult:
-    """Rows ``a`` gain more tail accuracy over rows ``b`` than they lose head accuracy (seed means):
-    (tail_a − tail_b) > (head_b − head_a)."""
-    gain = float(values_of(rows, tail, a, "tail_gain").mean() - values_of(rows, tail, b, "tail_gain").mean())
-    loss = float(values_of(rows, head, b, "head_loss").mean() - values_of(rows, head, a, "head_loss").mean())
+    """Rows ``a`` gain more tail accuracy over rows ``b`` than they lose head accuracy: per seed (runs paired by
+    seed) the effect (tail_a − tail_b) − (head_b − head_a); its 95% interval over seeds must lie above 0. Arms
+    that differ only by seed noise fail; one seed gives a zero-width interval at its value."""
+    ra = {r.get("seed"): r for r in require(rows, a, "tail_gain_exceeds_head_loss")}
+    rb = {r.get("seed"): r for r in require(rows, b, "tail_gain_exceeds_head_loss")}
+    seeds = [s for s in sorted(set(ra) & set(rb), key=str)
+             if all(r[s].get(m) is not None for r in (ra, rb) for m in (tail, head))]
+    if not seeds:
+        raise MissingRuns(f"tail_gain_exceeds_head_loss: no seed with {tail} and {head} in both {a} and {b}")
+    gain = np.array([float(ra[s][tail]) - float(rb[s][tail]) for s in seeds])
+    loss = np.array([float(rb[s][head]) - float(ra[s][head]) for s in seeds])
+    iv = seed_interval(gain - loss)
     return ClaimResult(name or f"{where_text(a)}: tail gain over {where_text(b)} exceeds the head loss",
-                       f"tail gain > head loss ({tail}, {head})", f"tail {gain:+.3f}, head loss {loss:+.3f}",
-                       gain > loss, {"tail_gain": gain, "head_loss": loss})
+                       f"tail gain − head loss > 0 (95% CI over seeds; {tail}, {head})",
+                       f"tail {gain.mean():+.3f}, head loss {loss.mean():+.3f}; difference {iv.text('+.3f')}",
+                       iv.low > 0, {"tail_gain": float(gain.mean()), "head_loss": float(loss.mean()), **iv.values()})
