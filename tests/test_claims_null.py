@@ -63,6 +63,8 @@ def test_close_fails_on_a_real_gap():
     gap = _groups([0.90, 0.91, 0.92], [0.80, 0.81, 0.82])
     assert not close(gap, metric="m", a=A, b=B, tolerance=0.02).passed
     assert close(_groups([0.90, 0.91, 0.92], [0.90, 0.905, 0.915]), metric="m", a=A, b=B, tolerance=0.02).passed
+    noisy = _groups([0.90, 0.95, 0.85], [0.90, 0.85, 0.95])  # equal means, seed gaps ±0.1: equivalence unshown
+    assert not close(noisy, metric="m", a=A, b=B, tolerance=0.02).passed
 
 
 @pytest.mark.parametrize("claim, kwargs, null, effect", [

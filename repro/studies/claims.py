@@ -135,12 +135,15 @@ def at_most(rows, *, metric: str, value: float, where: dict | None = None, every
 
 
 def close(rows, *, metric: str, a: dict, b: dict, tolerance: float, name: str | None = None) -> ClaimResult:
-    """The gap between the mean ``metric`` of rows ``a`` and of rows ``b`` is ≤ ``tolerance`` (e.g. no accuracy
-    cost)."""
+    """Rows ``a`` and ``b`` are equivalent in ``metric`` (e.g. no accuracy cost): the whole 95% interval over
+    seeds of the gap (``difference_interval``) lies within ±``tolerance``. Seed noise wider than the tolerance
+    fails: equivalence needs the seeds to show it, not a near-equal pair of means."""
     ma, mb = float(values_of(rows, metric, a, "close").mean()), float(values_of(rows, metric, b, "close").mean())
-    expected = f"gap between {_kv(a)} and {_kv(b)} ≤ {tolerance:g}"  # no "|": it would split a markdown cell
+    iv = difference_interval(rows, metric, a, b, "close")
+    expected = f"gap between {_kv(a)} and {_kv(b)} within ±{tolerance:g} over the 95% CI"  # no "|": splits a cell
     return ClaimResult(name or f"{metric}: {_kv(a)} ≈ {_kv(b)}", expected,
-                       f"{ma:.4f} vs {mb:.4f} (gap {ma - mb:+.4f})", abs(ma - mb) <= tolerance, {"a": ma, "b": mb})
+                       f"{ma:.4f} vs {mb:.4f}, gap {_kv(b)} − {_kv(a)} {iv.text('+.4f')}",
+                       -tolerance <= iv.low and iv.high <= tolerance, {"a": ma, "b": mb, **iv.values()})
 
 
 def _kv(where: dict) -> str:
