@@ -80,8 +80,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def reproduce_quick(out: Path, paper: str, *args: str, timeout: int = 2400) -> None:
     """Run a study end to end the way a user does (``repro reproduce``, 2 workers × 1 torch thread, W&B off)
     into ``out``; the quick-claim tests then read its report and claims.json. The timeout only stops a hung
-    study: under ``make test`` two pytest processes share the cores, so a study may take twice its quiet time. A failing claim exits 1, so the
-    exit status is not checked here: the tests read which claim failed."""
+    study: under ``make test`` two pytest processes share the cores, so a study may take twice its quiet time.
+    A failing claim exits 1, so the exit status is not checked here: the tests read which claim failed."""
     install_fashion_mnist()  # the studies that read it find it; a no-op for the others
     env = {**os.environ, "WANDB_MODE": "disabled"}
     subprocess.run([sys.executable, "-m", "repro.cli", "reproduce", paper, "--workers", "2", "--threads", "1",
