@@ -11,7 +11,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 # make test: pytest processes (pytest-xdist); each gets whole test files, so a module's trained study is shared
-# by its tests. Each quick study trains on 2 processes of its own; on a machine with many cores raise it.
+# by its tests, in collection order (tests/papers/ first: the quick studies, the longest, start first). Each quick
+# study trains on 2 processes of its own; on a machine with many cores raise it.
 TEST_WORKERS ?= 2
 
 .PHONY: install test test-fast lint list bench bench-gpu gpu-wheels data clean-results reproduce-% report-%
@@ -26,10 +27,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP) data
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(STAMP) data  ## everything but the tests that train whole quick studies
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check repro tests
