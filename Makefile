@@ -14,6 +14,7 @@ ARGS ?=
 # by its tests, in collection order (tests/papers/ first: the quick studies, the longest, start first). Each quick
 # study trains on 2 processes of its own; on a machine with many cores raise it.
 TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: install test test-fast lint list bench bench-gpu gpu-wheels data clean-results reproduce-% report-%
 
@@ -27,10 +28,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP) data
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(PYTEST)
 
 test-fast: $(STAMP) data  ## everything but the tests that train whole quick studies
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check repro tests
